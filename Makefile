@@ -1,0 +1,36 @@
+# The two set-up commands of the README. Each works on a fresh machine with Python 3.11 and
+# make: it creates .venv, installs revmachine into it, and runs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= sqlite:///demo-workspace/revmachine.db
+
+.PHONY: demo test lint bench-ingest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## demo: install and run the demo on the embedded SQLite default
+demo: $(VENV)/.installed
+	$(BIN)/revmachine --help
+	$(BIN)/revmachine demo --db $(DEMO_DB)
+
+## test: install and run the whole test suite (lint, types, tests)
+test: $(VENV)/.installed lint
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench-ingest: $(VENV)/.installed
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""revmachine: one revenue cycle shared by marketing, sales and finance."""
+
+__version__ = "0.1.0"

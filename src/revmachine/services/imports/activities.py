@@ -1,0 +1,213 @@
+"""Importing the event log: activities, deduplicated by `event_id`, a million rows at a time.
+
+Validation and reference resolution run on whole columns (polars); the insert goes through
+the store's bulk path. An event without an `event_id` gets one derived from its content
+(person, type, time, attributes), so re-importing a file without ids is still idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from revmachine.ingest.csvfile import LINE
+from revmachine.ingest.errors import RejectCode
+from revmachine.services.imports.common import (
+    CHUNK,
+    ImportReport,
+    Progress,
+    Stopwatch,
+    finish_run,
+    lookup,
+    no_progress,
+    prepare,
+    reject_rows,
+    start_run,
+)
+from revmachine.services.imports.references import apply_unsubscribes, ensure_activity_types
+from revmachine.store import bulk, schema
+from revmachine.store.database import Database
+
+_TYPE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+ACTIVITY_COLUMNS = (
+    "event_id",
+    "person_id",
+    "type",
+    "program_id",
+    "occurred_at",
+    "received_at",
+    "attributes",
+)
+
+
+def derive_event_id(email: str, type_: str, occurred: dt.datetime, attributes: str | None) -> str:
+    """A stable id for an event that arrived without one: same content, same id."""
+    key = f"{email}\x1f{type_}\x1f{occurred.isoformat()}\x1f{attributes or ''}"
+    return "derived:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def import_activities(
+    db: Database,
+    source: Path | bytes,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    clock = Stopwatch()
+    prepared = prepare("activities", source, name=name, mapping=mapping)
+    report = ImportReport("activities", prepared.table.source_name)
+    report.rejections.extend(prepared.table.rejections)
+    report.rejections.extend(prepared.converted.rejections)
+    frame = prepared.frame.with_columns(
+        pl.col("type").str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    )
+    if "event_id" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("event_id"))
+    if "program" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("program"))
+    frame, bad = reject_rows(
+        frame,
+        ~pl.col("type").str.contains(_TYPE_NAME),
+        RejectCode.BAD_VALUE,
+        "type",
+        lambda r: (
+            f"'{r['type']}' is not a valid activity type name "
+            "(lower case letters, digits and _; e.g. web_visit or partner_portal_login)"
+        ),
+    )
+    report.rejections.extend(bad)
+
+    with db.transaction() as conn:
+        start_run(conn, report, now)
+        frame = _resolve(conn, frame, report)
+        frame = _fill_event_ids(frame)
+        total = frame.height
+        # The first row of each event_id in file order wins (`is_first_distinct` keeps order).
+        unique = frame.sort(LINE).filter(pl.col("event_id").is_first_distinct())
+        report.unchanged += total - unique.height
+        ensure_activity_types(conn, unique["type"].unique().to_list(), now)
+        inserted = _insert(conn, unique, now, progress)
+        report.inserted += inserted
+        report.unchanged += unique.height - inserted
+        _touch_programs(conn, unique)
+        unsubscribed = unique.filter(pl.col("type") == "unsubscribe")
+        if unsubscribed.height:
+            apply_unsubscribes(conn, unsubscribed, now, f"import:{report.run_id}")
+        finish_run(conn, report, now)
+    report.seconds = clock.seconds()
+    return report
+
+
+def _resolve(conn: Connection, frame: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
+    emails = frame["email"].unique().to_list()
+    people = lookup(conn, schema.people, "email", emails)
+    person_ids = pl.DataFrame(
+        {"email": list(people), "person_id": list(people.values())},
+        schema={"email": pl.String, "person_id": pl.Int64},
+    )
+    frame = frame.join(person_ids, on="email", how="left")
+    frame, bad = reject_rows(
+        frame,
+        pl.col("person_id").is_null(),
+        RejectCode.UNKNOWN_REFERENCE,
+        "email",
+        lambda r: f"no person with email '{r['email']}'; import people before their activities",
+    )
+    report.rejections.extend(bad)
+    program_names = frame["program"].drop_nulls().unique().to_list()
+    programs = lookup(conn, schema.programs, "name", program_names)
+    program_ids = pl.DataFrame(
+        {"program": list(programs), "program_id": list(programs.values())},
+        schema={"program": pl.String, "program_id": pl.Int64},
+    )
+    frame = frame.join(program_ids, on="program", how="left")
+    frame, bad = reject_rows(
+        frame,
+        pl.col("program").is_not_null() & pl.col("program_id").is_null(),
+        RejectCode.UNKNOWN_REFERENCE,
+        "program",
+        lambda r: (
+            f"no program named '{r['program']}'; import programs (or costs with a channel) first"
+        ),
+    )
+    report.rejections.extend(bad)
+    return frame
+
+
+def _fill_event_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = frame.filter(pl.col("event_id").is_null())
+    if missing.height == 0:
+        return frame
+    derived = [
+        derive_event_id(email, type_, occurred, attributes)
+        for email, type_, occurred, attributes in missing.select(
+            "email", "type", "occurred_at", "attributes"
+        ).iter_rows()
+    ]
+    filled = missing.with_columns(pl.Series("event_id", derived, dtype=pl.String))
+    return pl.concat([frame.filter(pl.col("event_id").is_not_null()), filled])
+
+
+def _insert(conn: Connection, frame: pl.DataFrame, now: dt.datetime, progress: Progress) -> int:
+    sqlite = conn.dialect.name == "sqlite"
+    existing = conn.execute(select(func.max(schema.activities.c.id))).scalar() or 0
+    # Loading more rows than the table holds: build the secondary index once at the end
+    # (a sorted build) instead of inserting into it row by row. PostgreSQL's "Populating a
+    # Database" advice, applied only where it pays off.
+    rebuild = sqlite and frame.height > max(existing, 10_000)
+    index = next(i for i in schema.activities.indexes if i.name == "ix_activities_person_time")
+    if rebuild:
+        bulk.drop_index(conn, index)
+    # In event_id order, the unique index (the costliest structure to keep up to date) takes
+    # its new keys in order: mostly appends, each page filled once, instead of a random
+    # insert per row. Half the insert time on a million rows. Among events with the same
+    # time, ids still follow event_id, as they did when rows went in by time.
+    rows = frame.select(
+        "event_id",
+        "person_id",
+        "type",
+        "program_id",
+        "occurred_at",
+        pl.lit(now.astimezone(dt.UTC), pl.Datetime("us", "UTC")).alias("received_at"),
+        "attributes",
+    ).sort("event_id")
+    inserted = 0
+    total = rows.height
+    for offset in range(0, total, CHUNK):
+        inserted += bulk.insert_frame_ignoring_conflicts(
+            conn, schema.activities, rows.slice(offset, CHUNK), "event_id"
+        )
+        progress(min(offset + CHUNK, total), total)
+    if rebuild:
+        bulk.create_index(conn, index)
+    return inserted
+
+
+def _touch_programs(conn: Connection, frame: pl.DataFrame) -> None:
+    """A touch by a program's event makes the person a member, from their first touch.
+
+    What `references.upsert_program_members` does, through the bulk path: a large file
+    touches hundreds of thousands of (program, person) pairs, and the Core executemany of
+    those was the import's slowest step.
+    """
+    touched = (
+        frame.filter(pl.col("program_id").is_not_null())
+        .group_by("program_id", "person_id")
+        .agg(pl.col("occurred_at").min().alias("first_touch_at"))
+        .select("program_id", "person_id", pl.lit("touched").alias("status"), "first_touch_at")
+        .sort("program_id", "person_id")
+    )
+    for offset in range(0, touched.height, CHUNK):
+        bulk.upsert_frame_keeping_earliest(
+            conn,
+            schema.program_members,
+            touched.slice(offset, CHUNK),
+            ("program_id", "person_id"),
+            "first_touch_at",
+        )

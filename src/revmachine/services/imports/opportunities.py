@@ -1,0 +1,322 @@
+"""Importing opportunities: each row is a snapshot of a deal at a time, kept as history.
+
+The current row of `opportunities` is always the latest snapshot by its own time; older
+snapshots that arrive late are still kept in `opportunity_history`, so the pipeline as of
+any date is read from history. A deal that arrives already closed gets two snapshots: open
+from its creation, closed at its close date, so that "open pipeline as of" is right for the
+months in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from revmachine.ingest.csvfile import LINE
+from revmachine.ingest.errors import RejectCode, RowRejection
+from revmachine.services.imports.common import (
+    ImportReport,
+    Progress,
+    Stopwatch,
+    finish_run,
+    new_id,
+    no_progress,
+    prepare,
+    start_run,
+)
+from revmachine.services.imports.records import normalise_domain
+from revmachine.store import schema
+from revmachine.store.database import Database
+
+STATUSES = ("open", "won", "lost")
+
+
+def status_from_stage(stage: str | None) -> str:
+    """'Closed Won' -> won, 'Closed Lost' / 'Lost' -> lost, anything else -> open."""
+    text = (stage or "").lower()
+    if "won" in text:
+        return "won"
+    if "lost" in text:
+        return "lost"
+    return "open"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    occurred_at: dt.datetime
+    stage: str | None
+    status: str
+    amount: Decimal | None
+    close_date: dt.date | None
+
+    def same_state(self, other: Snapshot) -> bool:
+        return (self.stage, self.status, self.amount, self.close_date) == (
+            other.stage,
+            other.status,
+            other.amount,
+            other.close_date,
+        )
+
+
+def import_opportunities(
+    db: Database,
+    source: Path | bytes,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    clock = Stopwatch()
+    prepared = prepare("opportunities", source, name=name, mapping=mapping)
+    report = ImportReport("opportunities", prepared.table.source_name)
+    report.rejections.extend(prepared.table.rejections)
+    report.rejections.extend(prepared.converted.rejections)
+    frame = prepared.frame.sort(LINE)
+    with db.transaction() as conn:
+        run_id = start_run(conn, report, now)
+        refs = _Refs(conn)
+        for i, row in enumerate(frame.iter_rows(named=True), 1):
+            _apply(conn, refs, row, now, report, f"import:{run_id}")
+            if i % 1000 == 0:
+                progress(i, frame.height)
+        progress(frame.height, frame.height)
+        finish_run(conn, report, now)
+    report.seconds = clock.seconds()
+    return report
+
+
+class _Refs:
+    def __init__(self, conn: Connection) -> None:
+        acc, reps = schema.accounts, schema.sales_reps
+        self.domains: dict[str, int] = {}
+        self.names: dict[str, int] = {}
+        for aid, domain, key in conn.execute(select(acc.c.id, acc.c.domain, acc.c.name_key)):
+            if domain:
+                self.domains[domain] = aid
+            self.names.setdefault(key, aid)
+        self.reps: dict[str, int] = {}
+        for rid, email, rep_name in conn.execute(select(reps.c.id, reps.c.email, reps.c.name)):
+            self.reps[email.lower()] = rid
+            self.reps.setdefault(rep_name.strip().lower(), rid)
+        self.people: dict[str, int] = {}
+        self.conn = conn
+
+    def person(self, email: str) -> int | None:
+        if email not in self.people:
+            p = schema.people
+            found = self.conn.execute(select(p.c.id).where(p.c.email == email)).scalar()
+            if found is None:
+                return None
+            self.people[email] = found
+        return self.people[email]
+
+
+def _problem(row: dict[str, Any], code: RejectCode, field: str, msg: str) -> RowRejection:
+    return RowRejection(row[LINE], code, field, msg)
+
+
+def _apply(
+    conn: Connection,
+    refs: _Refs,
+    row: dict[str, Any],
+    now: dt.datetime,
+    report: ImportReport,
+    source: str,
+) -> None:
+    problems: list[RowRejection] = []
+    account_id = None
+    if row.get("account"):
+        key = row["account"].strip().lower()
+        account_id = refs.domains.get(normalise_domain(key)) or refs.names.get(key)
+        if account_id is None:
+            problems.append(
+                _problem(
+                    row,
+                    RejectCode.UNKNOWN_REFERENCE,
+                    "account",
+                    f"no account with domain or name '{row['account']}'; import accounts first",
+                )
+            )
+    owner_id = None
+    if row.get("owner"):
+        owner_id = refs.reps.get(row["owner"].strip().lower())
+        if owner_id is None:
+            problems.append(
+                _problem(
+                    row,
+                    RejectCode.UNKNOWN_REFERENCE,
+                    "owner",
+                    f"no sales rep with email or name '{row['owner']}'; import reps first",
+                )
+            )
+    status = (row.get("status") or status_from_stage(row.get("stage"))).strip().lower()
+    if status not in STATUSES:
+        problems.append(
+            _problem(
+                row,
+                RejectCode.BAD_VALUE,
+                "status",
+                f"status '{row.get('status')}' is not open, won or lost",
+            )
+        )
+    contacts: list[tuple[int, str | None]] = []
+    for part in (row.get("contacts") or "").split(";"):
+        if not part.strip():
+            continue
+        email, _, role = part.partition(":")
+        person_id = refs.person(email.strip().lower())
+        if person_id is None:
+            problems.append(
+                _problem(
+                    row,
+                    RejectCode.UNKNOWN_REFERENCE,
+                    "contacts",
+                    f"no person with email '{email.strip()}'",
+                )
+            )
+        else:
+            contacts.append((person_id, role.strip() or None))
+    if problems:
+        report.rejections.extend(problems)
+        return
+    created: dt.datetime = row["created_at"]
+    amount = Decimal(row["amount"]).quantize(Decimal("0.01")) if row.get("amount") else None
+    close_date: dt.date | None = row.get("close_date")
+    closed_at = None
+    if status != "open":
+        closed_at = (
+            dt.datetime.combine(close_date, dt.time(), dt.UTC)
+            if close_date
+            else row.get("updated_at") or now
+        )
+    record_time = closed_at or row.get("updated_at") or created
+    incoming = Snapshot(record_time, row.get("stage"), status, amount, close_date)
+
+    opp = schema.opportunities
+    existing = conn.execute(
+        select(opp.c.id).where(opp.c.external_id == row["opportunity_id"])
+    ).scalar()
+    fixed = {
+        "name": row.get("name"),
+        "account_id": account_id,
+        "currency": row["currency"].upper() if row.get("currency") else None,
+        "owner_id": owner_id,
+        "lost_reason": row.get("lost_reason"),
+        "product": row.get("product"),
+    }
+    attributes = json.loads(row["attributes"]) if row.get("attributes") else {}
+    if existing is None:
+        opp_id = new_id(
+            conn.execute(
+                insert(opp).values(
+                    external_id=row["opportunity_id"],
+                    **{**fixed, "currency": fixed["currency"] or "USD"},
+                    amount=amount,
+                    stage=incoming.stage,
+                    status=status,
+                    created_at=created,
+                    close_date=close_date,
+                    closed_at=closed_at,
+                    attributes=attributes,
+                    updated_at=record_time,
+                )
+            )
+        )
+        snapshots = [incoming]
+        if status != "open" and record_time > created:
+            snapshots.insert(0, Snapshot(created, None, "open", amount, close_date))
+        _add_history(conn, opp_id, snapshots, now, source)
+        _set_contacts(conn, opp_id, contacts)
+        report.inserted += 1
+        return
+    history = _history(conn, existing)
+    before = [s for s in history if s.occurred_at <= incoming.occurred_at]
+    as_of = before[-1] if before else None
+    new_fixed = {k: v for k, v in fixed.items() if v is not None}
+    current_fixed: dict[str, Any] = {}
+    if new_fixed:
+        found = (
+            conn.execute(select(*[opp.c[k] for k in new_fixed]).where(opp.c.id == existing))
+            .mappings()
+            .one()
+        )
+        current_fixed = dict(found)
+    fixed_changes = {k: v for k, v in new_fixed.items() if current_fixed.get(k) != v}
+    state_changed = as_of is None or not as_of.same_state(incoming)
+    if state_changed:
+        _add_history(conn, existing, [incoming], now, source)
+        history = sorted([*history, incoming], key=lambda s: s.occurred_at)
+    latest = history[-1]
+    if state_changed or fixed_changes:
+        conn.execute(
+            update(opp)
+            .where(opp.c.id == existing)
+            .values(
+                **fixed_changes,
+                stage=latest.stage,
+                status=latest.status,
+                amount=latest.amount,
+                close_date=latest.close_date,
+                closed_at=latest.occurred_at if latest.status != "open" else None,
+                updated_at=latest.occurred_at,
+            )
+        )
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    _set_contacts(conn, existing, contacts)
+
+
+def _history(conn: Connection, opp_id: int) -> list[Snapshot]:
+    h = schema.opportunity_history
+    rows = conn.execute(
+        select(h.c.occurred_at, h.c.stage, h.c.status, h.c.amount, h.c.close_date)
+        .where(h.c.opportunity_id == opp_id)
+        .order_by(h.c.occurred_at, h.c.id)
+    )
+    return [Snapshot(r.occurred_at, r.stage, r.status, r.amount, r.close_date) for r in rows]
+
+
+def _add_history(
+    conn: Connection, opp_id: int, snapshots: list[Snapshot], now: dt.datetime, source: str
+) -> None:
+    conn.execute(
+        insert(schema.opportunity_history),
+        [
+            {
+                "opportunity_id": opp_id,
+                "occurred_at": s.occurred_at,
+                "stage": s.stage,
+                "status": s.status,
+                "amount": s.amount,
+                "close_date": s.close_date,
+                "source": source,
+                "recorded_at": now,
+            }
+            for s in snapshots
+        ],
+    )
+
+
+def _set_contacts(conn: Connection, opp_id: int, contacts: list[tuple[int, str | None]]) -> None:
+    oc = schema.opportunity_contacts
+    known = set(conn.execute(select(oc.c.person_id).where(oc.c.opportunity_id == opp_id)).scalars())
+    rows = [
+        {
+            "opportunity_id": opp_id,
+            "person_id": pid,
+            "role": role,
+            "is_primary": i == 0 and not known,
+        }
+        for i, (pid, role) in enumerate(contacts)
+        if pid not in known
+    ]
+    if rows:
+        conn.execute(insert(oc), rows)

@@ -1,0 +1,211 @@
+"""Importing people: deduplicated on normalised email and merged by `ingest.merge` rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from revmachine.ingest.csvfile import LINE
+from revmachine.ingest.errors import RejectCode, RowRejection
+from revmachine.ingest.merge import MergeResult, PersonRecord, PersonState, merge
+from revmachine.model.emails import email_domain, is_personal_domain
+from revmachine.services.imports.common import (
+    ImportReport,
+    Progress,
+    Stopwatch,
+    finish_run,
+    lookup,
+    no_progress,
+    prepare,
+    start_run,
+)
+from revmachine.services.imports.person_store import load_states, save_results
+from revmachine.store import schema
+from revmachine.store.database import Database
+
+_DIRECT = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "company",
+    "industry",
+    "employee_count",
+    "country",
+    "email_opt_in",
+    "unsubscribed",
+    "lead_source",
+)
+
+
+def import_people(
+    db: Database,
+    source: Path | bytes,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    clock = Stopwatch()
+    prepared = prepare("people", source, name=name, mapping=mapping)
+    report = ImportReport("people", prepared.table.source_name)
+    report.rejections.extend(prepared.table.rejections)
+    report.rejections.extend(prepared.converted.rejections)
+    frame = prepared.frame
+    with db.transaction() as conn:
+        run_id = start_run(conn, report, now)
+        refs = _References.load(conn, frame)
+        records: dict[str, MergeResult] = {}
+        order: list[str] = []
+        total = frame.height
+        for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
+            record = refs.record(row, now, report)
+            if record is None:
+                continue
+            if record.email not in records:
+                order.append(record.email)
+                records[record.email] = merge(None, record)
+            else:
+                merge(records[record.email].state, record)
+            if i % 10_000 == 0:
+                progress(i, total)
+        stored = load_states(conn, order)
+        results = [_merge_into(stored.get(email), records[email].state) for email in order]
+        inserted, updated, unchanged = save_results(conn, results, now, f"import:{run_id}")
+        report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
+        finish_run(conn, report, now)
+        progress(total, total)
+    report.seconds = clock.seconds()
+    return report
+
+
+def _merge_into(stored: PersonState | None, incoming: PersonState) -> MergeResult:
+    """Fold the file's collapsed version of a person into the stored one, field by field."""
+    if stored is None:
+        return MergeResult(incoming, created=True)
+    result = MergeResult(stored)
+    by_time: dict[dt.datetime, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for key, value in incoming.values.items():
+        by_time.setdefault(incoming.times[key], ({}, {}))[0][key] = value
+    for key, value in incoming.attributes.items():
+        by_time.setdefault(incoming.times["attributes." + key], ({}, {}))[1][key] = value
+    created_at = stored.created_at
+    for at in sorted(by_time):
+        values, attributes = by_time[at]
+        step = merge(stored, PersonRecord(stored.email, values, attributes, None, at))
+        result.changes.extend(step.changes)
+        result.retimed = result.retimed or step.retimed
+    # The steps above carry field times, not creation times: created_at is decided here
+    # alone (a step may have moved it, without the result knowing it must be saved).
+    stored.created_at = min(created_at, incoming.created_at)
+    result._moved_created = stored.created_at != created_at
+    return result
+
+
+class _References:
+    """Owner, program and account look-ups for the rows of one file, loaded once."""
+
+    def __init__(
+        self,
+        owners: dict[str, int],
+        programs: dict[str, int],
+        domains: dict[str, int],
+        names: dict[str, int],
+    ) -> None:
+        self.owners, self.programs, self.domains, self.names = owners, programs, domains, names
+
+    @classmethod
+    def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
+        def col(name: str) -> list[str]:
+            if name not in frame.columns:
+                return []
+            return [v for v in frame[name].unique().to_list() if v is not None]
+
+        owners = lookup(conn, schema.sales_reps, "email", col("owner"))
+        programs = lookup(conn, schema.programs, "name", col("program"))
+        wanted_domains = {e.rsplit("@", 1)[-1] for e in col("email")}
+        wanted_domains |= {a.lower() for a in col("account")}
+        domains = lookup(conn, schema.accounts, "domain", wanted_domains)
+        wanted_names = {c.strip().lower() for c in col("company") + col("account")}
+        names: dict[str, int] = {}
+        acc = schema.accounts
+        for key, account_id in conn.execute(
+            select(acc.c.name_key, func.min(acc.c.id))
+            .where(acc.c.name_key.in_(sorted(wanted_names)))
+            .group_by(acc.c.name_key)
+        ):
+            names[key] = account_id
+        return cls(owners, programs, domains, names)
+
+    def record(
+        self, row: dict[str, Any], now: dt.datetime, report: ImportReport
+    ) -> PersonRecord | None:
+        line = row[LINE]
+        problems: list[RowRejection] = []
+        values: dict[str, Any] = {k: row.get(k) for k in _DIRECT if row.get(k) is not None}
+        owner = row.get("owner")
+        if owner is not None:
+            if owner in self.owners:
+                values["owner_id"] = self.owners[owner]
+            else:
+                problems.append(
+                    RowRejection(
+                        line,
+                        RejectCode.UNKNOWN_REFERENCE,
+                        "owner",
+                        f"no sales rep with email '{owner}'; import reps first",
+                    )
+                )
+        program = row.get("program")
+        if program is not None:
+            if program in self.programs:
+                values["acquisition_program_id"] = self.programs[program]
+            else:
+                problems.append(
+                    RowRejection(
+                        line,
+                        RejectCode.UNKNOWN_REFERENCE,
+                        "program",
+                        f"no program named '{program}'; import programs first",
+                    )
+                )
+        account = row.get("account")
+        if account is not None:
+            account_id = self.domains.get(account.lower()) or self.names.get(account.lower())
+            if account_id is None:
+                problems.append(
+                    RowRejection(
+                        line,
+                        RejectCode.UNKNOWN_REFERENCE,
+                        "account",
+                        f"no account with domain or name '{account}'; import accounts first",
+                    )
+                )
+            else:
+                values["account_id"] = account_id
+        else:
+            account_id = self._implied_account(row)
+            if account_id is not None:
+                values["account_id"] = account_id
+        if problems:
+            report.rejections.extend(problems)
+            return None
+        attributes = json.loads(row["attributes"]) if row.get("attributes") else {}
+        created = row.get("created_at")
+        record_time = row.get("updated_at") or created or now
+        return PersonRecord(row["email"], values, attributes, created, record_time)
+
+    def _implied_account(self, row: dict[str, Any]) -> int | None:
+        domain = email_domain(row["email"])
+        if not is_personal_domain(domain) and domain in self.domains:
+            return self.domains[domain]
+        company = row.get("company")
+        if company is not None:
+            return self.names.get(company.strip().lower())
+        return None

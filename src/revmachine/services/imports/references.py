@@ -1,0 +1,81 @@
+"""Side effects of importing events and records that other tables keep in step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from revmachine.ingest.merge import PersonRecord, merge
+from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
+from revmachine.services.imports.common import CHUNK, chunks
+from revmachine.services.imports.person_store import load_states, save_results
+from revmachine.store import schema
+
+
+def ensure_activity_types(conn: Connection, names: Iterable[str], now: dt.datetime) -> None:
+    """Record every activity type used in the event log (custom ones on first sight)."""
+    wanted = set(names)
+    known = set(conn.execute(select(schema.activity_types.c.name)).scalars())
+    rows = []
+    for name in sorted(wanted - known):
+        builtin = BUILTIN_ACTIVITY_TYPES.get(name)
+        rows.append(
+            {
+                "name": name,
+                "label": builtin.label if builtin else name.replace("_", " ").capitalize(),
+                "category": builtin.category if builtin else "custom",
+                "builtin": builtin is not None,
+                "created_at": now,
+            }
+        )
+    if rows:
+        conn.execute(insert(schema.activity_types), rows)
+
+
+def upsert_program_members(conn: Connection, frame: pl.DataFrame) -> None:
+    """A touch by a program's event makes the person a member, from their first touch."""
+    touched = (
+        frame.filter(pl.col("program_id").is_not_null())
+        .group_by("program_id", "person_id")
+        .agg(pl.col("occurred_at").min().alias("first_touch_at"))
+    )
+    if touched.height == 0:
+        return
+    table = schema.program_members
+    rows = [
+        {"program_id": p, "person_id": q, "status": "touched", "first_touch_at": t}
+        for p, q, t in touched.select("program_id", "person_id", "first_touch_at").iter_rows()
+    ]
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table)
+    earlier = stmt.excluded.first_touch_at < table.c.first_touch_at
+    from sqlalchemy import case
+
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["program_id", "person_id"],
+        set_={
+            "first_touch_at": case(
+                (earlier, stmt.excluded.first_touch_at), else_=table.c.first_touch_at
+            )
+        },
+    )
+    for batch in chunks(rows, CHUNK):
+        conn.execute(stmt, batch)
+
+
+def apply_unsubscribes(
+    conn: Connection, frame: pl.DataFrame, now: dt.datetime, source: str
+) -> None:
+    """An unsubscribe event sets the person's flag as of the event's time (merge rules)."""
+    latest = frame.group_by("email").agg(pl.col("occurred_at").max())
+    states = load_states(conn, latest["email"].to_list())
+    results = []
+    for email, occurred in latest.iter_rows():
+        record = PersonRecord(email, {"unsubscribed": True}, {}, None, occurred)
+        results.append(merge(states.get(email), record))
+    save_results(conn, [r for r in results if not r.created], now, source)

@@ -1,0 +1,170 @@
+"""Reads that can be asked "as of" a time: the state the business knew at that moment.
+
+`as_of` is inclusive and compares with each fact's own time (`occurred_at`, `created_at`):
+the event log is read in valid time, which is what "what did the funnel look like last
+quarter" means, even for history that was imported later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from revmachine.store import schema
+
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "company",
+    "account_id",
+    "industry",
+    "employee_count",
+    "country",
+    "lead_source",
+    "acquisition_program_id",
+    "email_opt_in",
+    "unsubscribed",
+    "owner_id",
+)
+
+
+@dataclass(frozen=True)
+class PersonSnapshot:
+    id: int
+    email: str
+    fields: dict[str, Any]
+    attributes: dict[str, Any]
+    created_at: dt.datetime
+
+
+def person_as_of(
+    conn: Connection, email: str, as_of: dt.datetime | None = None
+) -> PersonSnapshot | None:
+    """The person as known at `as_of` (None if they did not exist yet); now if omitted."""
+    p = schema.people
+    row = conn.execute(select(p).where(p.c.email == email.strip().lower())).mappings().first()
+    if row is None or (as_of is not None and row["created_at"] > as_of):
+        return None
+    fields = {f: row[f] for f in PERSON_FIELDS}
+    attributes = dict(row["attributes"] or {})
+    if as_of is not None:
+        ch = schema.person_changes
+        later = conn.execute(
+            select(ch.c.field, ch.c.old_value)
+            .where(ch.c.person_id == row["id"], ch.c.occurred_at > as_of)
+            .order_by(ch.c.occurred_at.desc(), ch.c.id.desc())
+        )
+        # Undo the changes made after `as_of`, newest first: what remains is the old state.
+        for field, old in later:
+            value = (old or {}).get("v")
+            if field.startswith("attributes."):
+                key = field.removeprefix("attributes.")
+                if value is None:
+                    attributes.pop(key, None)
+                else:
+                    attributes[key] = value
+            else:
+                fields[field] = value
+    return PersonSnapshot(row["id"], row["email"], fields, attributes, row["created_at"])
+
+
+def people_count_as_of(conn: Connection, as_of: dt.datetime) -> int:
+    p = schema.people
+    return int(conn.execute(select(func.count()).where(p.c.created_at <= as_of)).scalar_one())
+
+
+def activities_as_of(
+    conn: Connection, person_id: int, as_of: dt.datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    a = schema.activities
+    stmt = (
+        select(a.c.event_id, a.c.type, a.c.occurred_at, a.c.program_id, a.c.attributes)
+        .where(a.c.person_id == person_id, a.c.occurred_at <= as_of)
+        .order_by(a.c.occurred_at.desc(), a.c.id.desc())
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+@dataclass(frozen=True)
+class OpportunityState:
+    id: int
+    external_id: str
+    stage: str | None
+    status: str
+    amount: Decimal | None
+    close_date: dt.date | None
+    as_of: dt.datetime
+
+
+def opportunities_as_of(
+    conn: Connection, as_of: dt.datetime, *, status: str | None = None
+) -> list[OpportunityState]:
+    """Every opportunity that existed at `as_of`, in the state its latest snapshot gave."""
+    h, o = schema.opportunity_history, schema.opportunities
+    latest = (
+        select(
+            h.c.opportunity_id,
+            func.max(h.c.occurred_at).label("at"),
+        )
+        .where(h.c.occurred_at <= as_of)
+        .group_by(h.c.opportunity_id)
+        .subquery()
+    )
+    # Ties on time are broken by the snapshot recorded last.
+    last_id = (
+        select(h.c.opportunity_id, func.max(h.c.id).label("hid"))
+        .join(
+            latest,
+            and_(latest.c.opportunity_id == h.c.opportunity_id, latest.c.at == h.c.occurred_at),
+        )
+        .group_by(h.c.opportunity_id)
+        .subquery()
+    )
+    stmt = (
+        select(o.c.id, o.c.external_id, h.c.stage, h.c.status, h.c.amount, h.c.close_date)
+        .join(last_id, last_id.c.opportunity_id == o.c.id)
+        .join(h, h.c.id == last_id.c.hid)
+        .where(o.c.created_at <= as_of)
+        .order_by(o.c.id)
+    )
+    if status is not None:
+        stmt = stmt.where(h.c.status == status)
+    return [
+        OpportunityState(r.id, r.external_id, r.stage, r.status, r.amount, r.close_date, as_of)
+        for r in conn.execute(stmt)
+    ]
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    people: int
+    accounts: int
+    activities: int
+    opportunities: int
+    programs: int
+    reps: int
+
+
+def counts(conn: Connection, as_of: dt.datetime | None = None) -> StoreCounts:
+    def n(table: Any, time_col: str | None) -> int:
+        stmt = select(func.count()).select_from(table)
+        if as_of is not None and time_col is not None:
+            stmt = stmt.where(table.c[time_col] <= as_of)
+        return int(conn.execute(stmt).scalar_one())
+
+    return StoreCounts(
+        people=n(schema.people, "created_at"),
+        accounts=n(schema.accounts, "created_at"),
+        activities=n(schema.activities, "occurred_at"),
+        opportunities=n(schema.opportunities, "created_at"),
+        programs=n(schema.programs, "created_at"),
+        reps=n(schema.sales_reps, "created_at"),
+    )

@@ -1,0 +1,287 @@
+"""The revenue event store: SQLAlchemy Core tables, the one definition of the schema.
+
+Principles (docs/architecture.md): events are append-only (`activities`, `person_changes`,
+`opportunity_history`, `stage_transitions`, `score_changes`); the rows of `people`,
+`accounts` and `opportunities` are current state that the history tables let us roll back
+to any `as_of` time. Schema changes go through Alembic migrations in `migrations/`, whose
+first revision creates exactly these tables; a test checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from revmachine.store.types import BigId, JSONDoc, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+sales_teams = Table(
+    "sales_teams",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("region", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sales_reps = Table(
+    "sales_reps",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("team_id", ForeignKey("sales_teams.id"), index=True),
+    Column("role", String(20), nullable=False, server_default="rep"),
+    Column("territory", String(100)),
+    Column("capacity", Integer),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("role in ('rep', 'lead', 'manager')", name="role"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("domain", String(253), unique=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False, index=True),
+    Column("industry", String(100)),
+    Column("employee_count", Integer),
+    Column("annual_revenue", Numeric(18, 2)),
+    Column("segment", String(50)),
+    Column("country", String(100)),
+    Column("owner_id", ForeignKey("sales_reps.id"), index=True),
+    Column("attributes", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("channel", String(40), nullable=False, index=True),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("attributes", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+program_costs = Table(
+    "program_costs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("program_id", ForeignKey("programs.id"), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("amount", Numeric(16, 2), nullable=False),
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("program_id", "period_start", "period_end"),
+    CheckConstraint("period_end >= period_start", name="period_order"),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("title", String(200)),
+    Column("seniority", String(50)),
+    Column("company", String(200)),
+    Column("account_id", ForeignKey("accounts.id"), index=True),
+    Column("industry", String(100)),
+    Column("employee_count", Integer),
+    Column("country", String(100)),
+    Column("lead_source", String(100)),
+    Column("acquisition_program_id", ForeignKey("programs.id"), index=True),
+    Column("email_opt_in", Boolean),
+    Column("unsubscribed", Boolean, nullable=False, server_default="0"),
+    Column("owner_id", ForeignKey("sales_reps.id"), index=True),
+    Column("attributes", JSONDoc, nullable=False),
+    # When each field last changed (the record's own timestamp, not the import's): merges
+    # are last-writer-wins per field so that import order does not change the result.
+    Column("field_times", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+person_changes = Table(
+    "person_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("old_value", JSONDoc),
+    Column("new_value", JSONDoc),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("source", String(100), nullable=False),
+    Index(None, "person_id", "occurred_at"),
+)
+
+program_members = Table(
+    "program_members",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("program_id", ForeignKey("programs.id"), nullable=False),
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("status", String(40), nullable=False),
+    Column("first_touch_at", UTCDateTime, nullable=False),
+    UniqueConstraint("program_id", "person_id"),
+)
+
+activity_types = Table(
+    "activity_types",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("builtin", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("program_id", ForeignKey("programs.id")),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("attributes", JSONDoc),
+    Index("ix_activities_person_time", "person_id", "occurred_at"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("name", String(300)),
+    Column("account_id", ForeignKey("accounts.id"), index=True),
+    Column("amount", Numeric(16, 2)),
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("stage", String(100)),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("close_date", Date),
+    Column("closed_at", UTCDateTime),
+    Column("owner_id", ForeignKey("sales_reps.id"), index=True),
+    Column("lost_reason", String(200)),
+    Column("product", String(200)),
+    Column("attributes", JSONDoc, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('open', 'won', 'lost')", name="status"),
+)
+
+opportunity_contacts = Table(
+    "opportunity_contacts",
+    metadata,
+    Column("opportunity_id", ForeignKey("opportunities.id"), primary_key=True),
+    Column("person_id", ForeignKey("people.id"), primary_key=True, index=True),
+    Column("role", String(100)),
+    Column("is_primary", Boolean, nullable=False, server_default="0"),
+)
+
+opportunity_history = Table(
+    "opportunity_history",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("opportunity_id", ForeignKey("opportunities.id"), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("stage", String(100)),
+    Column("status", String(10), nullable=False),
+    Column("amount", Numeric(16, 2)),
+    Column("close_date", Date),
+    Column("source", String(100), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "opportunity_id", "occurred_at"),
+)
+
+stage_transitions = Table(
+    "stage_transitions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("from_stage", String(64)),
+    Column("to_stage", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("rule", String(200)),
+    Column("model_version", String(64)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "person_id", "occurred_at"),
+    Index(None, "to_stage", "occurred_at"),
+)
+
+score_changes = Table(
+    "score_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("fit", Float, nullable=False),
+    Column("behavior", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("rule", String(200)),
+    Column("model_version", String(64)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "person_id", "occurred_at"),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("source_name", String(500), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("inserted", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("rejected", Integer, nullable=False, server_default="0"),
+)
+
+import_rejections = Table(
+    "import_rejections",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("run_id", ForeignKey("import_runs.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("field", String(100)),
+    Column("message", Text, nullable=False),
+)
