@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from revmachine import __version__
+from revmachine import __version__, cli_cycle
+from revmachine.cli_support import (
+    DbOption,
+    WorkspaceOption,
+    console,
+    err,
+    open_store,
+    open_workspace,
+    progress_bar,
+)
+from revmachine.cli_support import now as _now
+from revmachine.cli_support import parse_when as _parse_when
 from revmachine.ingest.errors import FileRejected, MappingError
 from revmachine.ingest.mapping import parse_map_options
 from revmachine.settings import Settings
 from revmachine.store.database import Database
+
+if TYPE_CHECKING:
+    from revmachine.config import Workspace
 
 app = typer.Typer(
     help="revmachine: one revenue cycle for marketing, sales and finance.",
@@ -27,16 +38,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create and migrate the store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="Database URL (default: $REVMACHINE_DATABASE_URL or ./revmachine.db)"
-    ),
-]
+cli_cycle.register(app)
 
 
 class ImportKind(StrEnum):
@@ -52,39 +54,6 @@ class ImportKind(StrEnum):
 class ExportKind(StrEnum):
     people = "people"
     activities = "activities"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def open_store(db_url: str | None) -> Database:
-    """Open the store; a brand-new one is migrated, an outdated one is an error."""
-    from revmachine.store import migrate
-
-    settings = Settings() if db_url is None else Settings(database_url=db_url)
-    db = Database(settings.database_url)
-    current = migrate.current_revision(db)
-    if current is None:
-        migrate.upgrade(db)
-    elif current != migrate.head_revision(db):
-        err.print(
-            f"[red]The store is at schema {current}; this revmachine needs "
-            f"{migrate.head_revision(db)}. Run `revmachine db upgrade` first.[/red]"
-        )
-        raise typer.Exit(2)
-    return db
-
-
-def _parse_when(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    from revmachine.model.timestamps import TimestampError, parse_timestamp
-
-    try:
-        return parse_timestamp(text)
-    except TimestampError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.callback(invoke_without_command=True)
@@ -134,6 +103,13 @@ def import_file(
     strict: Annotated[
         bool, typer.Option(help="Exit with status 1 if any row is rejected.")
     ] = False,
+    run_model: Annotated[
+        bool,
+        typer.Option(
+            "--process/--no-process", help="Run the revenue model on what came in (default)."
+        ),
+    ] = True,
+    workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
     """Import a CSV file: good rows go in, each bad row is reported with line and reason."""
@@ -146,20 +122,7 @@ def import_file(
         raise typer.BadParameter(str(exc)) from exc
     store = open_store(db)
     importer = IMPORTERS[kind.value]
-    with Progress(
-        TextColumn(f"importing {kind.value}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("rows", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress_bar(f"importing {kind.value}") as progress:
         try:
             report = importer(store, file, now=_now(), mapping=mapping or None, progress=progress)
         except (FileRejected, MappingError) as exc:
@@ -169,8 +132,22 @@ def import_file(
     if rejects is not None:
         write_rejections(rejects, report.sorted_rejections())
         console.print(f"Rejected rows written to {rejects}")
+    if run_model and kind.value in MODEL_INPUTS and report.inserted + report.updated:
+        _run_model(store, open_workspace(workspace))
     if strict and report.rejected:
         raise typer.Exit(1)
+
+
+MODEL_INPUTS = {"people", "activities", "opportunities"}
+
+
+def _run_model(store: Database, workspace: Workspace) -> None:
+    from revmachine.cli_cycle import print_process_summary
+    from revmachine.services.cycle import process
+
+    with progress_bar("processing people") as bar:
+        summary = process(store, workspace, _now(), progress=bar)
+    print_process_summary(summary)
 
 
 def _print_report(report: object) -> None:
@@ -283,6 +260,7 @@ def status(
 
 @app.command("demo")
 def demo(
+    workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
     """Load the small bundled sample company and show what the store holds."""
@@ -295,6 +273,7 @@ def demo(
         data = (samples / f"{kind}.csv").read_bytes()
         report = IMPORTERS[kind](store, data, now=now, name=f"samples/{kind}.csv")
         _print_report(report)
+    _run_model(store, open_workspace(workspace))
     status(as_of=None, db=store.url)
     console.print(
         "\nNext: `revmachine person ben.nguyen@contoso.com` to see one person, "

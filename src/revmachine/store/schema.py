@@ -285,3 +285,63 @@ import_rejections = Table(
     Column("field", String(100)),
     Column("message", Text, nullable=False),
 )
+
+# The revenue model's working state (issue: revenue model). `journey_states` is a cache of
+# history, one row per person: what the engines need to continue (the JSON `state`), plus
+# the current stage and score in columns so that queues and inventories are plain queries.
+journey_states = Table(
+    "journey_states",
+    metadata,
+    Column("person_id", ForeignKey("people.id"), primary_key=True),
+    Column("model_version", String(64), nullable=False),
+    Column("stage", String(64)),
+    Column("stage_entered_at", UTCDateTime),
+    Column("fit", Float, nullable=False),
+    Column("behavior", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("scored_at", UTCDateTime),
+    Column("next_timer_at", UTCDateTime, index=True),
+    Column("state", JSONDoc, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "stage", "total"),
+)
+
+# Every model version that was ever live, with when it took over and what changed.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("previous_version", String(64)),
+    Column("adopted_at", UTCDateTime, nullable=False),
+    Column("diff", Text, nullable=False),
+    Column("content", JSONDoc, nullable=False),
+)
+
+# Sales' accept/reject of a lead: an input of the revenue model, append-only.
+sales_decisions = Table(
+    "sales_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reason", String(100)),
+    Column("rep_id", ForeignKey("sales_reps.id")),
+    Column("note", Text),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("source", String(100), nullable=False),
+    CheckConstraint("decision in ('accept', 'reject')", name="decision"),
+    Index(None, "person_id", "occurred_at"),
+)
+
+# How far processing has read each input table (by row id), so a run only looks at what is
+# new since the last one.
+processing_cursors = Table(
+    "processing_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigId, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

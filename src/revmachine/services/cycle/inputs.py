@@ -1,0 +1,312 @@
+"""The revenue model's inputs, read from the event store for a batch of people.
+
+The engines are pure; this module is the edge that turns rows into their inputs:
+
+- the person's fields as `FactsChanged` inputs: one at `created_at` (which is also how a
+  person with no activity at all enters the cycle) and one at each instant `person_changes`
+  records a change, with the fields as they were from then on;
+- `activities` as `Event`s (program by name, so scoring rules can name programs);
+- `opportunity_history` of the opportunities a person is a contact of as
+  `OpportunityEvent`s: created at the first snapshot, stage reached at each stage change,
+  won or lost when the status closes;
+- `sales_decisions` as `SalesDecision`s.
+
+Every input has a stable event id, so replays and incremental runs order them the same way.
+Only rows with an id above `after` are read when `after` is given (the incremental case).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from revmachine.config.revenue_model import OpportunityEventKind, SalesDecisionKind
+from revmachine.engine import (
+    AccountFacts,
+    Event,
+    FactsChanged,
+    Input,
+    OpportunityEvent,
+    PersonFacts,
+    SalesDecision,
+)
+from revmachine.store import schema
+
+FACT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "company",
+    "industry",
+    "employee_count",
+    "country",
+    "lead_source",
+    "email_opt_in",
+    "unsubscribed",
+)
+ACCOUNT_FIELDS = ("domain", "name", "industry", "employee_count", "segment", "country")
+ATTR_PREFIX = "attributes."
+
+
+@dataclass(frozen=True)
+class Cursors:
+    """Row ids already processed, per input table (0: nothing yet)."""
+
+    people: int = 0
+    activities: int = 0
+    person_changes: int = 0
+    opportunity_history: int = 0
+    sales_decisions: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "people": self.people,
+            "activities": self.activities,
+            "person_changes": self.person_changes,
+            "opportunity_history": self.opportunity_history,
+            "sales_decisions": self.sales_decisions,
+        }
+
+
+@dataclass
+class PersonInputs:
+    """One person's facts (as first known) and inputs, unsorted."""
+
+    person_id: int
+    facts: PersonFacts
+    created_at: dt.datetime
+    inputs: list[Input] = field(default_factory=list)
+
+
+def _account_facts(row: Mapping[Any, Any]) -> AccountFacts:
+    revenue = row["annual_revenue"]
+    return AccountFacts(
+        **{f: row[f] for f in ACCOUNT_FIELDS},
+        annual_revenue=float(revenue) if revenue is not None else None,
+        attributes=dict(row["attributes"] or {}),
+    )
+
+
+def _facts(
+    values: Mapping[str, Any], attributes: Mapping[str, Any], account: AccountFacts | None
+) -> PersonFacts:
+    return PersonFacts(
+        **{f: values.get(f) for f in FACT_FIELDS if f != "unsubscribed"},
+        unsubscribed=bool(values.get("unsubscribed")),
+        attributes=dict(attributes),
+        account=account,
+    )
+
+
+def load_people_inputs(
+    conn: Connection, person_ids: Sequence[int], after: Cursors | None = None
+) -> dict[int, PersonInputs]:
+    """The inputs of `person_ids`: all of them, or with `after`, only rows newer than the
+    cursors (facts are always complete: a person's fields are small and needed whole)."""
+    ids = list(person_ids)
+    if not ids:
+        return {}
+    people = _load_facts(conn, ids, after)
+    _load_activities(conn, ids, people, after.activities if after else 0)
+    _load_opportunity_events(conn, ids, people, after.opportunity_history if after else 0)
+    _load_sales_decisions(conn, ids, people, after.sales_decisions if after else 0)
+    return people
+
+
+def _load_facts(conn: Connection, ids: list[int], after: Cursors | None) -> dict[int, PersonInputs]:
+    p, a, ch = schema.people, schema.accounts, schema.person_changes
+    rows = (
+        conn.execute(
+            select(
+                p.c.id,
+                p.c.created_at,
+                p.c.attributes,
+                p.c.account_id,
+                *[p.c[f] for f in FACT_FIELDS],
+            ).where(p.c.id.in_(ids))
+        )
+        .mappings()
+        .all()
+    )
+    account_ids = {r["account_id"] for r in rows if r["account_id"] is not None}
+    accounts: dict[int, AccountFacts] = {}
+    if account_ids:
+        for r in conn.execute(
+            select(
+                a.c.id, a.c.annual_revenue, a.c.attributes, *[a.c[f] for f in ACCOUNT_FIELDS]
+            ).where(a.c.id.in_(account_ids))
+        ).mappings():
+            accounts[r["id"]] = _account_facts(r)
+    changes: dict[int, list[Any]] = defaultdict(list)
+    for c in conn.execute(
+        select(
+            ch.c.id, ch.c.person_id, ch.c.field, ch.c.old_value, ch.c.new_value, ch.c.occurred_at
+        )
+        .where(ch.c.person_id.in_(ids))
+        .order_by(ch.c.person_id, ch.c.occurred_at, ch.c.id)
+    ):
+        changes[c.person_id].append(c)
+    out: dict[int, PersonInputs] = {}
+    for r in rows:
+        account = accounts.get(r["account_id"]) if r["account_id"] is not None else None
+        values = {f: r[f] for f in FACT_FIELDS}
+        attributes = dict(r["attributes"] or {})
+        timeline = _facts_timeline(values, attributes, changes.get(r["id"], []))
+        first_values, first_attributes = timeline[0][1], timeline[0][2]
+        first = _facts(first_values, first_attributes, account)
+        person = PersonInputs(r["id"], first, r["created_at"])
+        created = r["created_at"]
+        newer = after is None or r["id"] > after.people
+        if newer:
+            person.inputs.append(FactsChanged("facts:created", created, first))
+        for when, vals, attrs, last_id in timeline[1:]:
+            if after is not None and last_id <= after.person_changes:
+                continue
+            at = max(when, created)
+            person.inputs.append(
+                FactsChanged(f"facts:{at.isoformat()}", at, _facts(vals, attrs, account))
+            )
+        out[r["id"]] = person
+    return out
+
+
+def _facts_timeline(
+    values: dict[str, Any], attributes: dict[str, Any], changes: list[Any]
+) -> list[tuple[dt.datetime | None, dict[str, Any], dict[str, Any], int]]:
+    """(time, fields, attributes, last change id) from first known to now: the current
+    row with the recorded changes undone, newest first."""
+    by_time: dict[dt.datetime, list[Any]] = defaultdict(list)
+    for c in changes:
+        by_time[c.occurred_at].append(c)
+    states: list[tuple[dt.datetime | None, dict[str, Any], dict[str, Any], int]] = []
+    vals, attrs = dict(values), dict(attributes)
+    for when in sorted(by_time, reverse=True):
+        group = by_time[when]
+        states.append((when, dict(vals), dict(attrs), max(c.id for c in group)))
+        for c in sorted(group, key=lambda c: c.id, reverse=True):
+            old = (c.old_value or {}).get("v")
+            if c.field.startswith(ATTR_PREFIX):
+                key = c.field.removeprefix(ATTR_PREFIX)
+                if old is None:
+                    attrs.pop(key, None)
+                else:
+                    attrs[key] = old
+            elif c.field in vals:
+                vals[c.field] = old
+    states.append((None, vals, attrs, 0))
+    states.reverse()
+    return states
+
+
+def _load_activities(
+    conn: Connection, ids: list[int], people: dict[int, PersonInputs], after: int
+) -> None:
+    act, prog = schema.activities, schema.programs
+    stmt = (
+        select(
+            act.c.person_id,
+            act.c.event_id,
+            act.c.type,
+            act.c.occurred_at,
+            act.c.attributes,
+            prog.c.name,
+        )
+        .select_from(act.outerjoin(prog, prog.c.id == act.c.program_id))
+        .where(act.c.person_id.in_(ids))
+    )
+    if after:
+        stmt = stmt.where(act.c.id > after)
+    for person_id, event_id, type_, occurred_at, attributes, program in conn.execute(stmt):
+        people[person_id].inputs.append(
+            Event(event_id, type_, occurred_at, attributes or {}, program)
+        )
+
+
+def _load_opportunity_events(
+    conn: Connection, ids: list[int], people: dict[int, PersonInputs], after: int
+) -> None:
+    oc, o, h = schema.opportunity_contacts, schema.opportunities, schema.opportunity_history
+    contacts: dict[int, list[int]] = defaultdict(list)
+    for opp_id, person_id in conn.execute(
+        select(oc.c.opportunity_id, oc.c.person_id).where(oc.c.person_id.in_(ids))
+    ):
+        contacts[opp_id].append(person_id)
+    if not contacts:
+        return
+    opp_ids = sorted(contacts)
+    history: dict[int, list[Any]] = defaultdict(list)
+    externals: dict[int, str] = {}
+    for chunk_start in range(0, len(opp_ids), 5000):
+        chunk = opp_ids[chunk_start : chunk_start + 5000]
+        for oid, ext in conn.execute(select(o.c.id, o.c.external_id).where(o.c.id.in_(chunk))):
+            externals[oid] = ext
+        for row in conn.execute(
+            select(h.c.id, h.c.opportunity_id, h.c.occurred_at, h.c.stage, h.c.status)
+            .where(h.c.opportunity_id.in_(chunk))
+            .order_by(h.c.opportunity_id, h.c.occurred_at, h.c.id)
+        ):
+            history[row.opportunity_id].append(row)
+    for opp_id, rows in history.items():
+        events = list(_opportunity_events(externals[opp_id], rows, after))
+        for person_id in contacts[opp_id]:
+            people[person_id].inputs.extend(events)
+
+
+def _opportunity_events(ext: str, rows: Iterable[Any], after: int) -> Iterable[OpportunityEvent]:
+    previous = None
+    for row in rows:
+        events: list[OpportunityEvent] = []
+        if previous is None:
+            events.append(
+                OpportunityEvent(
+                    f"opp:{ext}:created",
+                    ext,
+                    OpportunityEventKind.CREATED,
+                    row.occurred_at,
+                    row.stage,
+                )
+            )
+        elif row.stage != previous.stage and row.stage is not None:
+            events.append(
+                OpportunityEvent(
+                    f"opp:{ext}:stage:{row.id}",
+                    ext,
+                    OpportunityEventKind.STAGE_REACHED,
+                    row.occurred_at,
+                    row.stage,
+                )
+            )
+        if row.status in ("won", "lost") and (previous is None or previous.status != row.status):
+            kind = OpportunityEventKind.WON if row.status == "won" else OpportunityEventKind.LOST
+            events.append(
+                OpportunityEvent(
+                    f"opp:{ext}:{row.status}:{row.id}", ext, kind, row.occurred_at, row.stage
+                )
+            )
+        if row.id > after:
+            yield from events
+        previous = row
+
+
+def _load_sales_decisions(
+    conn: Connection, ids: list[int], people: dict[int, PersonInputs], after: int
+) -> None:
+    d, r = schema.sales_decisions, schema.sales_reps
+    stmt = (
+        select(d.c.person_id, d.c.event_id, d.c.decision, d.c.occurred_at, d.c.reason, r.c.email)
+        .select_from(d.outerjoin(r, r.c.id == d.c.rep_id))
+        .where(d.c.person_id.in_(ids))
+    )
+    if after:
+        stmt = stmt.where(d.c.id > after)
+    for person_id, event_id, decision, occurred_at, reason, rep in conn.execute(stmt):
+        people[person_id].inputs.append(
+            SalesDecision(event_id, SalesDecisionKind(decision), occurred_at, reason, rep)
+        )

@@ -1,0 +1,371 @@
+"""`revmachine process`: run the revenue model over what is new in the event store.
+
+A run finds the people with anything new since the last run (new people, activities,
+field changes, opportunity history, sales decisions; timers due by `now`; states built
+under another model version) and brings each one up to date:
+
+- incrementally when their new inputs all come after what their stored state has seen:
+  O(1) per input, and exactly what a full replay would give (the engines' property);
+- by a replay of their whole history when an input arrived late (it happened before
+  something already processed) or the model version changed. The replay replaces the
+  person's derived history (stage transitions, score changes) from the earliest point it
+  changes: the late input's time, or, for a new model version, the point the older
+  version had reached with the person (its watermark), so that what an older version
+  decided stays as it was. If the new version
+  puts the person in another stage at that moment, a `model_change` transition says so.
+
+Everything happens in one transaction, cursors included: a failed run leaves no trace and
+the next run starts where the last good one ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, or_, select, union
+
+from revmachine.config import Workspace
+from revmachine.engine import (
+    Engine,
+    JourneyState,
+    OutOfOrderInput,
+    ProcessResult,
+    ScoreChange,
+    Transition,
+    from_dict,
+    to_dict,
+)
+from revmachine.engine.instants import from_micros
+from revmachine.services.cycle.inputs import Cursors, PersonInputs, load_people_inputs
+from revmachine.services.cycle.versions import adopt
+from revmachine.store import schema
+from revmachine.store.database import Database
+
+BATCH = 2000
+MODEL_CHANGE_RULE = "model_change"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ProcessSummary:
+    model_version: str
+    version_adopted: bool
+    people: int = 0
+    incremental: int = 0
+    replayed: int = 0
+    inputs: int = 0
+    transitions: int = 0
+    score_changes: int = 0
+    stages: dict[str, int] = field(default_factory=dict)
+
+
+def process(
+    db: Database,
+    workspace: Workspace,
+    now: dt.datetime,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = BATCH,
+) -> ProcessSummary:
+    """Bring every person with news up to date under `workspace`, as of `now`."""
+    engine = Engine(workspace)
+    with db.transaction() as conn:
+        live = adopt(conn, workspace, now)
+        cursors = read_cursors(conn)
+        heads = _heads(conn)
+        dirty = sorted(_dirty_people(conn, cursors, engine.version, now))
+        summary = ProcessSummary(engine.version, live.changed_now, people=len(dirty))
+        for start in range(0, len(dirty), batch_size):
+            ids = dirty[start : start + batch_size]
+            _process_batch(conn, engine, ids, cursors, now, summary)
+            if progress is not None:
+                progress(min(start + batch_size, len(dirty)), len(dirty))
+        _write_cursors(conn, heads, now)
+        js = schema.journey_states
+        summary.stages = {
+            stage: n
+            for stage, n in conn.execute(
+                select(js.c.stage, func.count()).group_by(js.c.stage).order_by(js.c.stage)
+            )
+            if stage is not None
+        }
+    return summary
+
+
+def read_cursors(conn: Connection) -> Cursors:
+    pc = schema.processing_cursors
+    stored = {n: int(p) for n, p in conn.execute(select(pc.c.name, pc.c.position))}
+    return Cursors(**{k: stored.get(k, 0) for k in Cursors().as_dict()})
+
+
+def _heads(conn: Connection) -> Cursors:
+    tables = {
+        "people": schema.people,
+        "activities": schema.activities,
+        "person_changes": schema.person_changes,
+        "opportunity_history": schema.opportunity_history,
+        "sales_decisions": schema.sales_decisions,
+    }
+    return Cursors(
+        **{
+            name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
+            for name, t in tables.items()
+        }
+    )
+
+
+def _write_cursors(conn: Connection, heads: Cursors, now: dt.datetime) -> None:
+    pc = schema.processing_cursors
+    conn.execute(delete(pc))
+    conn.execute(
+        insert(pc),
+        [{"name": n, "position": p, "updated_at": now} for n, p in heads.as_dict().items()],
+    )
+
+
+def _dirty_people(conn: Connection, c: Cursors, version: str, now: dt.datetime) -> set[int]:
+    p, a, ch = schema.people, schema.activities, schema.person_changes
+    oh, oc, sd, js = (
+        schema.opportunity_history,
+        schema.opportunity_contacts,
+        schema.sales_decisions,
+        schema.journey_states,
+    )
+    touched_opps = select(oh.c.opportunity_id).where(oh.c.id > c.opportunity_history)
+    query = union(
+        select(p.c.id.label("pid")).where(p.c.id > c.people),
+        select(a.c.person_id).where(a.c.id > c.activities),
+        select(ch.c.person_id).where(ch.c.id > c.person_changes),
+        select(oc.c.person_id).where(oc.c.opportunity_id.in_(touched_opps)),
+        select(sd.c.person_id).where(sd.c.id > c.sales_decisions),
+        select(js.c.person_id).where(or_(js.c.model_version != version, js.c.next_timer_at <= now)),
+        # people never processed (e.g. imported before the model existed)
+        select(p.c.id).where(~select(literal(1)).where(js.c.person_id == p.c.id).exists()),
+    )
+    return {int(pid) for (pid,) in conn.execute(query)}
+
+
+def _process_batch(
+    conn: Connection,
+    engine: Engine,
+    ids: Sequence[int],
+    cursors: Cursors,
+    now: dt.datetime,
+    summary: ProcessSummary,
+) -> None:
+    js = schema.journey_states
+    stored = {
+        pid: (version, state)
+        for pid, version, state in conn.execute(
+            select(js.c.person_id, js.c.model_version, js.c.state).where(js.c.person_id.in_(ids))
+        )
+    }
+    current = [pid for pid in ids if pid in stored and stored[pid][0] == engine.version]
+    new_inputs = load_people_inputs(conn, current, after=cursors)
+    states: dict[int, JourneyState] = {}
+    replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
+    appended = ProcessResult()
+    for pid in current:
+        state = from_dict(stored[pid][1])
+        person = new_inputs[pid]
+        try:
+            result = engine.process(state, person.inputs)
+        except OutOfOrderInput:
+            replace_from[pid] = min(i.occurred_at for i in person.inputs)
+            continue
+        summary.inputs += len(person.inputs)
+        appended += result + _advance(engine, state, now)
+        states[pid] = state
+        summary.incremental += 1
+    for pid in ids:
+        if pid in stored and stored[pid][0] != engine.version:
+            replace_from[pid] = _horizon(stored[pid][1])
+        elif pid not in stored:
+            replace_from[pid] = None
+    replayed = load_people_inputs(conn, sorted(replace_from))
+    previous_stage = _stages_before(conn, replace_from)
+    rows = ProcessResult()
+    for pid, since in replace_from.items():
+        person = replayed[pid]
+        state, result = _replay(engine, person, now)
+        summary.inputs += len(person.inputs)
+        kept = _from(result, since)
+        if since is not None and pid in stored and stored[pid][0] != engine.version:
+            kept = _bridge(engine, pid, since, previous_stage.get(pid), result) + kept
+        rows += kept
+        states[pid] = state
+        summary.replayed += 1
+    _delete_derived(conn, replace_from)
+    _insert_results(conn, appended + rows, now)
+    _save_states(conn, states, engine, now)
+    summary.transitions += len(appended.transitions) + len(rows.transitions)
+    summary.score_changes += len(appended.score_changes) + len(rows.score_changes)
+
+
+def _horizon(state: dict[str, Any]) -> dt.datetime | None:
+    """How far an older model version got with a person: its history stays up to there."""
+    mark = state.get("watermark")
+    return from_micros(int(mark[0])) if mark else None
+
+
+def _advance(engine: Engine, state: JourneyState, now: dt.datetime) -> ProcessResult:
+    mark = state.watermark
+    if mark is not None and from_micros(mark[0]) >= now:
+        return ProcessResult()
+    return engine.advance_to(state, now)
+
+
+def _replay(
+    engine: Engine, person: PersonInputs, now: dt.datetime
+) -> tuple[JourneyState, ProcessResult]:
+    state = engine.new_state(person.person_id, person.facts)
+    result = engine.process(state, person.inputs)
+    return state, result + _advance(engine, state, now)
+
+
+def _from(result: ProcessResult, since: dt.datetime | None) -> ProcessResult:
+    if since is None:
+        return result
+    return ProcessResult(
+        tuple(t for t in result.transitions if t.occurred_at >= since),
+        tuple(c for c in result.score_changes if c.occurred_at >= since),
+    )
+
+
+def _bridge(
+    engine: Engine,
+    pid: int,
+    since: dt.datetime,
+    stored_stage: str | None,
+    result: ProcessResult,
+) -> ProcessResult:
+    """A transition at the version change when the new model puts the person elsewhere."""
+    before = [t for t in result.transitions if t.occurred_at < since]
+    replay_stage = before[-1].to_stage if before else None
+    if replay_stage is None or replay_stage == stored_stage:
+        return ProcessResult()
+    move = Transition(
+        pid,
+        stored_stage,
+        replay_stage,
+        since,
+        MODEL_CHANGE_RULE,
+        engine.version,
+        f"model version {engine.version} adopted; under it the person is {replay_stage}",
+    )
+    return ProcessResult((move,))
+
+
+def _stages_before(
+    conn: Connection, replace_from: dict[int, dt.datetime | None]
+) -> dict[int, str | None]:
+    """The stored stage of each person just before their replacement point."""
+    st = schema.stage_transitions
+    out: dict[int, str | None] = {}
+    for pid, since in replace_from.items():
+        if since is None:
+            continue
+        out[pid] = conn.execute(
+            select(st.c.to_stage)
+            .where(st.c.person_id == pid, st.c.occurred_at < since)
+            .order_by(st.c.occurred_at.desc(), st.c.id.desc())
+            .limit(1)
+        ).scalar()
+    return out
+
+
+def _delete_derived(conn: Connection, replace_from: dict[int, dt.datetime | None]) -> None:
+    everything = [pid for pid, since in replace_from.items() if since is None]
+    partly = [{"pid": pid, "since": s} for pid, s in replace_from.items() if s is not None]
+    for table in (schema.stage_transitions, schema.score_changes):
+        for start in range(0, len(everything), 900):
+            chunk = everything[start : start + 900]
+            conn.execute(delete(table).where(table.c.person_id.in_(chunk)))
+        if partly:
+            conn.execute(
+                delete(table).where(
+                    table.c.person_id == bindparam("pid"),
+                    table.c.occurred_at >= bindparam("since"),
+                ),
+                partly,
+            )
+
+
+def _insert_results(conn: Connection, result: ProcessResult, now: dt.datetime) -> None:
+    if result.transitions:
+        conn.execute(
+            insert(schema.stage_transitions), [_transition_row(t, now) for t in result.transitions]
+        )
+    if result.score_changes:
+        conn.execute(
+            insert(schema.score_changes), [_change_row(c, now) for c in result.score_changes]
+        )
+
+
+def _transition_row(t: Transition, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "person_id": t.person_id,
+        "from_stage": t.from_stage,
+        "to_stage": t.to_stage,
+        "occurred_at": t.occurred_at,
+        "reason": t.reason,
+        "rule": t.rule,
+        "model_version": t.model_version,
+        "recorded_at": now,
+    }
+
+
+def _change_row(c: ScoreChange, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "person_id": c.person_id,
+        "occurred_at": c.occurred_at,
+        "fit": c.fit,
+        "behavior": c.behavior,
+        "total": c.total,
+        "reason": c.reason,
+        "rule": c.rule,
+        "model_version": c.model_version,
+        "recorded_at": now,
+    }
+
+
+def _save_states(
+    conn: Connection, states: dict[int, JourneyState], engine: Engine, now: dt.datetime
+) -> None:
+    if not states:
+        return
+    js = schema.journey_states
+    ids = sorted(states)
+    for start in range(0, len(ids), 900):
+        conn.execute(delete(js).where(js.c.person_id.in_(ids[start : start + 900])))
+    conn.execute(insert(js), [_state_row(engine, s, now) for s in states.values()])
+
+
+def _state_row(engine: Engine, state: JourneyState, now: dt.datetime) -> dict[str, Any]:
+    mark = state.watermark
+    at = max(now, from_micros(mark[0])) if mark is not None else now
+    score = engine.score_at(state, at)
+    return {
+        "person_id": state.person_id,
+        "model_version": state.model_version,
+        "stage": state.stage,
+        "stage_entered_at": from_micros(state.stage_entered_at)
+        if state.stage_entered_at is not None
+        else None,
+        "fit": score.fit,
+        "behavior": score.behavior,
+        "total": score.total,
+        "scored_at": at,
+        "next_timer_at": engine.next_deadline(state),
+        "state": to_dict(state),
+        "updated_at": now,
+    }
+
+
+def people_ids(conn: Connection, emails: Iterable[str]) -> dict[str, int]:
+    p = schema.people
+    wanted = [e.strip().lower() for e in emails]
+    return {e: i for e, i in conn.execute(select(p.c.email, p.c.id).where(p.c.email.in_(wanted)))}
