@@ -105,11 +105,24 @@ def test_reimport_is_unchanged_and_a_change_is_an_update(db: Database) -> None:
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
     assert people(db)["ann@acme.com"]["title"] == "Director"
     with db.reading() as conn:
-        changes = conn.execute(select(schema.person_changes)).mappings().all()
-    assert [(c["field"], c["old_value"], c["new_value"], c["occurred_at"]) for c in changes] == [
-        ("title", {"v": "Manager"}, {"v": "Director"}, utc("2025-03-01T00:00:00"))
-    ]
-    assert changes[0]["source"] == f"import:{report.run_id}"
+        changes = conn.execute(
+            select(schema.person_changes, schema.people.c.email).join(schema.people)
+        ).mappings()
+        rows = {
+            (c["email"], c["field"], c["old_value"]["v"], c["new_value"]["v"], c["occurred_at"])
+            for c in changes
+            if c["source"] == f"import:{report.run_id}"
+        }
+    jan, mar = utc("2025-01-01T00:00:00"), utc("2025-03-01T00:00:00")
+    assert rows == {
+        # The change, and the observation it replaced: a record dated between the two, if
+        # one arrives later, must be placed after Manager's time, not just before March.
+        ("ann@acme.com", "title", "Manager", "Director", mar),
+        ("ann@acme.com", "title", "Manager", "Manager", jan),
+        # Engineer seen again in March: January's sighting is kept for the same reason.
+        ("bo@acme.com", "title", "Engineer", "Engineer", jan),
+    }
+    assert count(db, schema.person_changes) == 3
 
 
 def test_people_are_deduplicated_on_the_normalised_email(db: Database) -> None:

@@ -14,6 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from revmachine.model.person_history import (
+    ATTR_PREFIX,
+    FieldTimes,
+    Observation,
+    keys_after,
+    values_as_of,
+)
 from revmachine.store import schema
 
 PERSON_FIELDS = (
@@ -46,7 +53,13 @@ class PersonSnapshot:
 def person_as_of(
     conn: Connection, email: str, as_of: dt.datetime | None = None
 ) -> PersonSnapshot | None:
-    """The person as known at `as_of` (None if they did not exist yet); now if omitted."""
+    """The person as known at `as_of` (None if they did not exist yet); now if omitted.
+
+    Each field is read from its observations (`model.person_history`): the `people` row
+    holds the latest, `person_changes` the others, which are loaded only for the fields
+    whose latest observation is after `as_of`. The answer depends on which records were
+    imported, not on the order they were imported in.
+    """
     p = schema.people
     row = conn.execute(select(p).where(p.c.email == email.strip().lower())).mappings().first()
     if row is None or (as_of is not None and row["created_at"] > as_of):
@@ -54,24 +67,30 @@ def person_as_of(
     fields = {f: row[f] for f in PERSON_FIELDS}
     attributes = dict(row["attributes"] or {})
     if as_of is not None:
-        ch = schema.person_changes
-        later = conn.execute(
-            select(ch.c.field, ch.c.old_value)
-            .where(ch.c.person_id == row["id"], ch.c.occurred_at > as_of)
-            .order_by(ch.c.occurred_at.desc(), ch.c.id.desc())
-        )
-        # Undo the changes made after `as_of`, newest first: what remains is the old state.
-        for field, old in later:
-            value = (old or {}).get("v")
-            if field.startswith("attributes."):
-                key = field.removeprefix("attributes.")
-                if value is None:
-                    attributes.pop(key, None)
-                else:
-                    attributes[key] = value
-            else:
-                fields[field] = value
+        doc = FieldTimes.from_json(row["field_times"])
+        current: dict[str, Any] = {f: v for f, v in fields.items() if v is not None}
+        current.update({ATTR_PREFIX + k: v for k, v in attributes.items()})
+        history = _history(conn, row["id"], keys_after(current, doc, as_of))
+        then = values_as_of(current, doc, history, as_of)
+        fields = {f: then.get(f) for f in PERSON_FIELDS}
+        attributes = {
+            k.removeprefix(ATTR_PREFIX): v for k, v in then.items() if k.startswith(ATTR_PREFIX)
+        }
+    fields["unsubscribed"] = bool(fields["unsubscribed"])
     return PersonSnapshot(row["id"], row["email"], fields, attributes, row["created_at"])
+
+
+def _history(conn: Connection, person_id: int, keys: list[str]) -> dict[str, list[Observation]]:
+    if not keys:
+        return {}
+    ch = schema.person_changes
+    stmt = select(ch.c.field, ch.c.occurred_at, ch.c.new_value).where(
+        ch.c.person_id == person_id, ch.c.field.in_(sorted(keys))
+    )
+    found: dict[str, list[Observation]] = {}
+    for key, at, new in conn.execute(stmt):
+        found.setdefault(key, []).append((at, (new or {}).get("v")))
+    return found
 
 
 def people_count_as_of(conn: Connection, as_of: dt.datetime) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
-from revmachine.ingest.merge import MergeResult, PersonRecord, PersonState, merge
+from revmachine.ingest.merge import Batch, PersonRecord
 from revmachine.model.emails import email_domain, is_personal_domain
 from revmachine.services.imports.common import (
     ImportReport,
@@ -24,7 +24,7 @@ from revmachine.services.imports.common import (
     prepare,
     start_run,
 )
-from revmachine.services.imports.person_store import load_states, save_results
+from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
 from revmachine.store.database import Database
 
@@ -61,51 +61,27 @@ def import_people(
     with db.transaction() as conn:
         run_id = start_run(conn, report, now)
         refs = _References.load(conn, frame)
-        records: dict[str, MergeResult] = {}
-        order: list[str] = []
+        # Every row's observations are kept (not only each person's last word): the rows a
+        # person's later rows supersede are field history too.
+        batches: dict[str, Batch] = {}
         total = frame.height
         for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
             record = refs.record(row, now, report)
             if record is None:
                 continue
-            if record.email not in records:
-                order.append(record.email)
-                records[record.email] = merge(None, record)
+            batch = batches.get(record.email)
+            if batch is None:
+                batches[record.email] = Batch.of(record)
             else:
-                merge(records[record.email].state, record)
+                batch.add(record)
             if i % 10_000 == 0:
                 progress(i, total)
-        stored = load_states(conn, order)
-        results = [_merge_into(stored.get(email), records[email].state) for email in order]
-        inserted, updated, unchanged = save_results(conn, results, now, f"import:{run_id}")
-        report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
+        saved = absorb_batches(conn, list(batches.values()), now, f"import:{run_id}")
+        report.inserted, report.updated, report.unchanged = saved
         finish_run(conn, report, now)
         progress(total, total)
     report.seconds = clock.seconds()
     return report
-
-
-def _merge_into(stored: PersonState | None, incoming: PersonState) -> MergeResult:
-    """Fold the file's collapsed version of a person into the stored one, field by field."""
-    if stored is None:
-        return MergeResult(incoming, created=True)
-    result = MergeResult(stored)
-    by_time: dict[dt.datetime, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for key, value in incoming.values.items():
-        by_time.setdefault(incoming.times[key], ({}, {}))[0][key] = value
-    for key, value in incoming.attributes.items():
-        by_time.setdefault(incoming.times["attributes." + key], ({}, {}))[1][key] = value
-    created_at = stored.created_at
-    for at in sorted(by_time):
-        values, attributes = by_time[at]
-        step = merge(stored, PersonRecord(stored.email, values, attributes, None, at))
-        result.changes.extend(step.changes)
-        result.retimed = result.retimed or step.retimed
-    # The steps above carry field times, not creation times: created_at is decided here
-    # alone (a step may have moved it, without the result knowing it must be saved).
-    stored.created_at = min(created_at, incoming.created_at)
-    result._moved_created = stored.created_at != created_at
-    return result
 
 
 class _References:
@@ -198,8 +174,10 @@ class _References:
             return None
         attributes = json.loads(row["attributes"]) if row.get("attributes") else {}
         created = row.get("created_at")
-        record_time = row.get("updated_at") or created or now
-        return PersonRecord(row["email"], values, attributes, created, record_time)
+        updated = row.get("updated_at")
+        record_time = updated or created or now
+        stamped = updated is None and created is None
+        return PersonRecord(row["email"], values, attributes, created, record_time, stamped)
 
     def _implied_account(self, row: dict[str, Any]) -> int | None:
         domain = email_domain(row["email"])

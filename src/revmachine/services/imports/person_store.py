@@ -1,10 +1,14 @@
-"""Loading and saving people as merge states: the store side of `ingest.merge`."""
+"""Loading and saving people as merge states: the store side of `ingest.merge`.
+
+`absorb_batches` is the one way records reach `people`: load the stored people, load the
+field history of those a late observation touches (only those, in chunks), merge, save.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -12,9 +16,14 @@ from revmachine.ingest.merge import (
     ATTR_PREFIX,
     FIRST_TOUCH_FIELDS,
     TRACKED_FIELDS,
+    Batch,
+    History,
     MergeResult,
     PersonState,
+    absorb,
+    needs_history,
 )
+from revmachine.model.person_history import FieldTimes, Observation
 from revmachine.services.imports.common import CHUNK, LOOKUP_CHUNK, chunks
 from revmachine.store import schema
 
@@ -22,12 +31,50 @@ _P = schema.people
 _STATE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
 
 
-def _times_to_json(times: dict[str, dt.datetime]) -> dict[str, str]:
-    return {k: v.isoformat() for k, v in sorted(times.items())}
+class Saved(NamedTuple):
+    inserted: int
+    updated: int
+    unchanged: int
 
 
-def _times_from_json(doc: dict[str, str] | None) -> dict[str, dt.datetime]:
-    return {k: dt.datetime.fromisoformat(v) for k, v in (doc or {}).items()}
+def absorb_batches(
+    conn: Connection,
+    batches: Sequence[Batch],
+    now: dt.datetime,
+    source: str,
+    *,
+    create: bool = True,
+) -> Saved:
+    """Merge each batch (one per email) into the stored person and save the result; with
+    `create=False`, batches of people not in the store are ignored."""
+    states = load_states(conn, [b.email for b in batches])
+    if not create:
+        batches = [b for b in batches if b.email in states]
+    late = [
+        state.id
+        for b in batches
+        if (state := states.get(b.email)) is not None and needs_history(state, b)
+    ]
+    history = load_history(conn, [i for i in late if i is not None])
+    results = []
+    for b in batches:
+        state = states.get(b.email)
+        rows = history.get(state.id, {}) if state is not None and state.id is not None else {}
+        results.append(absorb(state, b, rows))
+    return save_results(conn, results, now, source)
+
+
+def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, History]:
+    """The stored field history of these people, as observations by field."""
+    ch = schema.person_changes
+    found: dict[int, dict[str, list[Observation]]] = {}
+    for batch in chunks(sorted(set(person_ids)), LOOKUP_CHUNK):
+        stmt = select(ch.c.person_id, ch.c.field, ch.c.occurred_at, ch.c.new_value).where(
+            ch.c.person_id.in_(batch)
+        )
+        for pid, key, at, new in conn.execute(stmt):
+            found.setdefault(pid, {}).setdefault(key, []).append((at, (new or {}).get("v")))
+    return dict(found)
 
 
 def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonState]:
@@ -36,14 +83,18 @@ def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonStat
     states: dict[str, PersonState] = {}
     for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
         for row in conn.execute(select(*cols).where(_P.c.email.in_(batch))).mappings():
+            doc = FieldTimes.from_json(row["field_times"])
             states[row["email"]] = PersonState(
                 email=row["email"],
                 values={f: row[f] for f in _STATE_FIELDS if row[f] is not None},
                 attributes=dict(row["attributes"] or {}),
-                times=_times_from_json(row["field_times"]),
+                times=doc.times,
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
                 id=row["id"],
+                initial=doc.initial,
+                logged=doc.logged,
+                stamped=doc.stamped,
             )
     return states
 
@@ -55,7 +106,7 @@ def _row(state: PersonState) -> dict[str, Any]:
     row.update(
         email=state.email,
         attributes=state.attributes,
-        field_times=_times_to_json(state.times),
+        field_times=state.field_times().to_json(),
         created_at=state.created_at,
         updated_at=state.updated_at,
     )
@@ -64,8 +115,8 @@ def _row(state: PersonState) -> dict[str, Any]:
 
 def save_results(
     conn: Connection, results: Sequence[MergeResult], now: dt.datetime, source: str
-) -> tuple[int, int, int]:
-    """Write merged people and their field history; return (inserted, updated, unchanged)."""
+) -> Saved:
+    """Write merged people and their field history."""
     created = [r for r in results if r.created]
     changed = [r for r in results if not r.created and r.changed]
     unchanged = len(results) - len(created) - len(changed)
@@ -121,12 +172,12 @@ def save_results(
             "recorded_at": now,
             "source": source,
         }
-        for r in changed
-        for c in r.changes
+        for r in results
+        for c in r.history
     ]
     for batch in chunks(history, CHUNK):
         conn.execute(insert(schema.person_changes), batch)
-    return len(created), len(changed), unchanged
+    return Saved(len(created), len(changed), unchanged)
 
 
 def _jsonable(value: Any) -> Any:

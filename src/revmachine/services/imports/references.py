@@ -10,10 +10,10 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from revmachine.ingest.merge import PersonRecord, merge
+from revmachine.ingest.merge import Batch, PersonRecord
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
 from revmachine.services.imports.common import CHUNK, chunks
-from revmachine.services.imports.person_store import load_states, save_results
+from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
 
 
@@ -71,11 +71,15 @@ def upsert_program_members(conn: Connection, frame: pl.DataFrame) -> None:
 def apply_unsubscribes(
     conn: Connection, frame: pl.DataFrame, now: dt.datetime, source: str
 ) -> None:
-    """An unsubscribe event sets the person's flag as of the event's time (merge rules)."""
-    latest = frame.group_by("email").agg(pl.col("occurred_at").max())
-    states = load_states(conn, latest["email"].to_list())
-    results = []
-    for email, occurred in latest.iter_rows():
+    """An unsubscribe event sets the person's flag as of the event's time (merge rules).
+
+    Every unsubscribe counts, not only each person's latest: each is an observation that an
+    as-of read between it and a later one may need."""
+    batches: dict[str, Batch] = {}
+    for email, occurred in frame.select("email", "occurred_at").unique().iter_rows():
         record = PersonRecord(email, {"unsubscribed": True}, {}, None, occurred)
-        results.append(merge(states.get(email), record))
-    save_results(conn, [r for r in results if not r.created], now, source)
+        if email in batches:
+            batches[email].add(record)
+        else:
+            batches[email] = Batch.of(record)
+    absorb_batches(conn, list(batches.values()), now, source, create=False)
