@@ -110,9 +110,18 @@ def derived(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+# field changes: one after the first processing, one that happened before it (late)
+UPDATES = (
+    b"email,title,updated_at\n"
+    b"mgr@initech.com,VP of IT,2025-03-28T00:00:00Z\n"
+    b"quiet@umbrella.com,Student,2025-03-05T00:00:00Z\n"
+)
+
+
 def load_all(db: Database) -> None:
     import_accounts(db, ACCOUNTS, now=T0)
     import_people(db, PEOPLE, now=T0)
+    import_people(db, UPDATES, now=T0)
     import_activities(db, activities(FIRST + SECOND), now=T0)
     import_opportunities(db, OPPS, now=T0)
     import_opportunities(db, OPPS_WON, now=T0)
@@ -162,10 +171,11 @@ def test_incremental_runs_with_late_data_equal_one_run(db: Database, reset_store
     import_activities(db, activities(FIRST), now=T0)
     first = process(db, default_workspace(), dt.datetime(2025, 3, 25, tzinfo=dt.UTC))
     assert first.replayed == 4
+    import_people(db, UPDATES, now=T0)
     import_activities(db, activities(SECOND), now=T0)
     second = process(db, default_workspace(), dt.datetime(2025, 4, 5, tzinfo=dt.UTC))
-    # the late webinar made one person replay; the others continued where they were
-    assert second.replayed == 1 and second.incremental >= 2
+    # the late webinar and the late title made two people replay; the others continued
+    assert second.replayed == 2 and second.incremental == 1
     import_opportunities(db, OPPS, now=T0)
     process(db, default_workspace(), dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
     import_opportunities(db, OPPS_WON, now=T0)

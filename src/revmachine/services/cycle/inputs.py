@@ -21,6 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -35,10 +36,17 @@ from revmachine.engine import (
     PersonFacts,
     SalesDecision,
 )
+from revmachine.model.person_history import (
+    ATTR_PREFIX,
+    FIRST_TOUCH_FIELDS,
+    TRACKED_FIELDS,
+    FieldTimes,
+    Observation,
+    values_as_of,
+)
 from revmachine.store import schema
 
 FACT_FIELDS = (
-    "email",
     "first_name",
     "last_name",
     "title",
@@ -49,10 +57,8 @@ FACT_FIELDS = (
     "country",
     "lead_source",
     "email_opt_in",
-    "unsubscribed",
 )
 ACCOUNT_FIELDS = ("domain", "name", "industry", "employee_count", "segment", "country")
-ATTR_PREFIX = "attributes."
 
 
 @dataclass(frozen=True)
@@ -94,48 +100,56 @@ def _account_facts(row: Mapping[Any, Any]) -> AccountFacts:
     )
 
 
-def _facts(
-    values: Mapping[str, Any], attributes: Mapping[str, Any], account: AccountFacts | None
-) -> PersonFacts:
-    return PersonFacts(
-        **{f: values.get(f) for f in FACT_FIELDS if f != "unsubscribed"},
-        unsubscribed=bool(values.get("unsubscribed")),
-        attributes=dict(attributes),
-        account=account,
-    )
-
-
 def load_people_inputs(
-    conn: Connection, person_ids: Sequence[int], after: Cursors | None = None
+    conn: Connection,
+    person_ids: Sequence[int],
+    after: Cursors | None = None,
+    horizons: Mapping[int, dt.datetime] | None = None,
 ) -> dict[int, PersonInputs]:
     """The inputs of `person_ids`: all of them, or with `after`, only rows newer than the
-    cursors (facts are always complete: a person's fields are small and needed whole)."""
+    cursors; field changes are then those after each person's `horizons` entry (how far
+    their stored state has got), plus any newly learnt change at or before it, which makes
+    the engine ask for a replay."""
     ids = list(person_ids)
     if not ids:
         return {}
-    people = _load_facts(conn, ids, after)
+    people = _load_facts(conn, ids, after, horizons or {})
     _load_activities(conn, ids, people, after.activities if after else 0)
     _load_opportunity_events(conn, ids, people, after.opportunity_history if after else 0)
     _load_sales_decisions(conn, ids, people, after.sales_decisions if after else 0)
     return people
 
 
-def _load_facts(conn: Connection, ids: list[int], after: Cursors | None) -> dict[int, PersonInputs]:
+def _load_facts(
+    conn: Connection,
+    ids: list[int],
+    after: Cursors | None,
+    horizons: Mapping[int, dt.datetime],
+) -> dict[int, PersonInputs]:
     p, a, ch = schema.people, schema.accounts, schema.person_changes
+    columns = [p.c[f] for f in (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)]
     rows = (
         conn.execute(
             select(
-                p.c.id,
-                p.c.created_at,
-                p.c.attributes,
-                p.c.account_id,
-                *[p.c[f] for f in FACT_FIELDS],
+                p.c.id, p.c.email, p.c.created_at, p.c.attributes, p.c.field_times, *columns
             ).where(p.c.id.in_(ids))
         )
         .mappings()
         .all()
     )
+    history: dict[int, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
+    fresh: dict[int, list[dt.datetime]] = defaultdict(list)  # changes learnt since `after`
+    for cid, pid, key, at, new in conn.execute(
+        select(ch.c.id, ch.c.person_id, ch.c.field, ch.c.occurred_at, ch.c.new_value).where(
+            ch.c.person_id.in_(ids)
+        )
+    ):
+        history[pid][key].append((at, (new or {}).get("v")))
+        if after is not None and cid > after.person_changes:
+            fresh[pid].append(at)
     account_ids = {r["account_id"] for r in rows if r["account_id"] is not None}
+    for by_key in history.values():
+        account_ids.update(v for _, v in by_key.get("account_id", ()) if v is not None)
     accounts: dict[int, AccountFacts] = {}
     if account_ids:
         for r in conn.execute(
@@ -144,65 +158,68 @@ def _load_facts(conn: Connection, ids: list[int], after: Cursors | None) -> dict
             ).where(a.c.id.in_(account_ids))
         ).mappings():
             accounts[r["id"]] = _account_facts(r)
-    changes: dict[int, list[Any]] = defaultdict(list)
-    for c in conn.execute(
-        select(
-            ch.c.id, ch.c.person_id, ch.c.field, ch.c.old_value, ch.c.new_value, ch.c.occurred_at
-        )
-        .where(ch.c.person_id.in_(ids))
-        .order_by(ch.c.person_id, ch.c.occurred_at, ch.c.id)
-    ):
-        changes[c.person_id].append(c)
     out: dict[int, PersonInputs] = {}
     for r in rows:
-        account = accounts.get(r["account_id"]) if r["account_id"] is not None else None
-        values = {f: r[f] for f in FACT_FIELDS}
-        attributes = dict(r["attributes"] or {})
-        timeline = _facts_timeline(values, attributes, changes.get(r["id"], []))
-        first_values, first_attributes = timeline[0][1], timeline[0][2]
-        first = _facts(first_values, first_attributes, account)
-        person = PersonInputs(r["id"], first, r["created_at"])
-        created = r["created_at"]
-        newer = after is None or r["id"] > after.people
-        if newer:
+        pid, created = r["id"], r["created_at"]
+        doc = FieldTimes.from_json(r["field_times"])
+        current: dict[str, Any] = {
+            f: r[f] for f in (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS) if r[f] is not None
+        }
+        current.update({ATTR_PREFIX + k: v for k, v in (r["attributes"] or {}).items()})
+        observed = history.get(pid, {})
+
+        facts_at = partial(_facts_at, r["email"], current, doc, observed, accounts)
+
+        first = facts_at(created)
+        person = PersonInputs(pid, first, created)
+        out[pid] = person
+        horizon = horizons.get(pid) if after is not None else None
+        if after is None or pid > after.people:
             person.inputs.append(FactsChanged("facts:created", created, first))
-        for when, vals, attrs, last_id in timeline[1:]:
-            if after is not None and last_id <= after.person_changes:
+        times = {t for t in doc.times.values() if t > created}
+        times.update(at for obs in observed.values() for at, _ in obs if at > created)
+        previous = first
+        for t in sorted(times):
+            facts = facts_at(t)
+            changed = facts != previous
+            previous = facts
+            if not changed:
                 continue
-            at = max(when, created)
-            person.inputs.append(
-                FactsChanged(f"facts:{at.isoformat()}", at, _facts(vals, attrs, account))
-            )
-        out[r["id"]] = person
+            if horizon is not None and t <= horizon:
+                continue
+            person.inputs.append(FactsChanged(f"facts:{t.isoformat()}", t, facts))
+        if horizon is not None:
+            late = [t for t in fresh.get(pid, ()) if t <= horizon]
+            if late:  # a change learnt now that happened before the state's horizon
+                t = max(min(late), created)
+                person.inputs.append(FactsChanged(f"facts:{t.isoformat()}", t, facts_at(t)))
     return out
 
 
-def _facts_timeline(
-    values: dict[str, Any], attributes: dict[str, Any], changes: list[Any]
-) -> list[tuple[dt.datetime | None, dict[str, Any], dict[str, Any], int]]:
-    """(time, fields, attributes, last change id) from first known to now: the current
-    row with the recorded changes undone, newest first."""
-    by_time: dict[dt.datetime, list[Any]] = defaultdict(list)
-    for c in changes:
-        by_time[c.occurred_at].append(c)
-    states: list[tuple[dt.datetime | None, dict[str, Any], dict[str, Any], int]] = []
-    vals, attrs = dict(values), dict(attributes)
-    for when in sorted(by_time, reverse=True):
-        group = by_time[when]
-        states.append((when, dict(vals), dict(attrs), max(c.id for c in group)))
-        for c in sorted(group, key=lambda c: c.id, reverse=True):
-            old = (c.old_value or {}).get("v")
-            if c.field.startswith(ATTR_PREFIX):
-                key = c.field.removeprefix(ATTR_PREFIX)
-                if old is None:
-                    attrs.pop(key, None)
-                else:
-                    attrs[key] = old
-            elif c.field in vals:
-                vals[c.field] = old
-    states.append((None, vals, attrs, 0))
-    states.reverse()
-    return states
+def _facts_at(
+    email: str,
+    current: Mapping[str, Any],
+    doc: FieldTimes,
+    observed: Mapping[str, list[Observation]],
+    accounts: Mapping[int, AccountFacts],
+    t: dt.datetime,
+) -> PersonFacts:
+    return _facts(email, values_as_of(current, doc, observed, t), accounts)
+
+
+def _facts(
+    email: str, values: Mapping[str, Any], accounts: Mapping[int, AccountFacts]
+) -> PersonFacts:
+    account_id = values.get("account_id")
+    return PersonFacts(
+        email=email,
+        **{f: values.get(f) for f in FACT_FIELDS},
+        unsubscribed=bool(values.get("unsubscribed")),
+        attributes={
+            k.removeprefix(ATTR_PREFIX): v for k, v in values.items() if k.startswith(ATTR_PREFIX)
+        },
+        account=accounts.get(account_id) if account_id is not None else None,
+    )
 
 
 def _load_activities(

@@ -164,7 +164,8 @@ def _process_batch(
         )
     }
     current = [pid for pid in ids if pid in stored and stored[pid][0] == engine.version]
-    new_inputs = load_people_inputs(conn, current, after=cursors)
+    horizons = {pid: h for pid in current if (h := _horizon(stored[pid][1])) is not None}
+    new_inputs = load_people_inputs(conn, current, after=cursors, horizons=horizons)
     states: dict[int, JourneyState] = {}
     replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
     appended = ProcessResult()
