@@ -361,7 +361,7 @@ def simulate_sales(
     sales.run()
     sales.background_decisions(hand_raises)
     decisions = pl.DataFrame(
-        sales.decisions,
+        [d for d in sales.decisions if d[3] < tl.end_s],
         schema={"person": pl.Int64, "decision": pl.String, "reason": pl.String, "at": pl.Int64,
                 "rep": pl.String, "trigger": pl.Boolean},
         orient="row",

@@ -29,7 +29,7 @@ from revmachine.demo.intent import F32, Episodes
 from revmachine.demo.org import Accounts
 from revmachine.demo.people import DEPARTMENT_NAMES, SENIORITY_NAMES, Population
 from revmachine.demo.sales import SalesResult
-from revmachine.demo.tables import utc
+from revmachine.demo.tables import TIME_FORMAT, utc
 from revmachine.demo.timeline import WEEK, Timeline
 
 #: Weeks in the prediction horizon: 13 weeks = 91 days, "within 90 days".
@@ -220,6 +220,6 @@ def write_truth(truth: GroundTruth, directory: Path, fmt: str = "parquet") -> li
         if fmt == "parquet":
             frame.write_parquet(path)
         else:
-            frame.write_csv(path)
+            frame.write_csv(path, datetime_format=TIME_FORMAT)
         written.append(path)
     return written
