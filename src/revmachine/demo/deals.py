@@ -19,6 +19,7 @@ from revmachine.demo.vocab import (
     LOST_REASONS,
     LOST_STAGE,
     OPPORTUNITY_STAGES,
+    PRODUCTS,
     WON_REASONS,
     WON_STAGE,
 )
@@ -30,6 +31,12 @@ AMOUNT = {"SMB": 12_000.0, "Mid-Market": 45_000.0, "Enterprise": 150_000.0}
 #: Where in the cycle each stage starts (Discovery at 0, the close at 1).
 STAGE_AT = (0.0, 0.15, 0.45, 0.75)
 RENEWAL_STAGES = ("Renewal Review", "Negotiation")
+#: Larger companies buy the bundle more often (shares of `vocab.PRODUCTS`).
+PRODUCT_MIX = {
+    "SMB": (0.7, 0.1, 0.2),
+    "Mid-Market": (0.45, 0.35, 0.2),
+    "Enterprise": (0.25, 0.6, 0.15),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,7 @@ class Deal:
     created: int
     closes: int  # the close, at midnight UTC of the close date (may be after the window)
     won: bool
+    product: str
     amount: float  # final amount
     lost_reason: str | None
     won_reason: str | None
@@ -110,6 +118,7 @@ def open_deal(
         stages, fractions = OPPORTUNITY_STAGES, STAGE_AT
         expected_days = median
     won = bool(rng.random() < p_win)
+    product = PRODUCTS[int(rng.choice(len(PRODUCTS), p=PRODUCT_MIX[segment]))]
     last_stage = len(stages) - 1
     if won:
         length = days
@@ -147,8 +156,20 @@ def open_deal(
     else:
         lost_reason = _choice(rng, CHURN_REASONS if kind == RENEWAL else LOST_REASONS)
         snapshots.append(Snapshot(closes, LOST_STAGE, "lost", final, close_day))
-    return Deal(deal_id, kind, account, owner, created, closes, won, final, lost_reason,
-                won_reason, snapshots)  # fmt: skip
+    return Deal(
+        id=deal_id,
+        kind=kind,
+        account=account,
+        owner=owner,
+        created=created,
+        closes=closes,
+        won=won,
+        product=product,
+        amount=final,
+        lost_reason=lost_reason,
+        won_reason=won_reason,
+        snapshots=snapshots,
+    )
 
 
 def _drop_weights(stages: int) -> list[float]:

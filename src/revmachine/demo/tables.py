@@ -22,7 +22,7 @@ from revmachine.demo.people import (
 )
 from revmachine.demo.programs import Program
 from revmachine.demo.timeline import DAY, Timeline
-from revmachine.demo.vocab import COUNTRIES, INDUSTRIES, PRODUCTS
+from revmachine.demo.vocab import COUNTRIES, INDUSTRIES
 
 #: Import order: each kind's references are loaded before it.
 KINDS = ("reps", "programs", "accounts", "costs", "people", "activities", "opportunities")
@@ -153,7 +153,7 @@ def opportunities_table(
     for deal in deals:
         if deal.created >= end:
             continue
-        product = PRODUCTS[int(deal.id[-1]) % len(PRODUCTS)]
+        product = deal.product
         account = accounts.name[deal.account]
         name = f"{account} - " + (
             "Renewal"

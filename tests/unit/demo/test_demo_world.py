@@ -116,6 +116,13 @@ def test_deal_histories_are_dated_and_closed_with_reasons(world: DemoWorld) -> N
     assert kinds == {"new_business", "expansion", "renewal"}
     churned = final.filter((pl.col("opportunity_type") == "renewal") & (pl.col("status") == "lost"))
     assert churned.height > 0
+    # Amounts by segment: enterprise deals are larger than mid-market, which beat SMB.
+    segments = world.tables["accounts"].select(pl.col("domain").alias("account"), "segment")
+    new_business = final.filter(pl.col("opportunity_type") == "new_business").join(
+        segments, on="account"
+    )
+    medians = dict(new_business.group_by("segment").agg(pl.col("amount").median()).iter_rows())
+    assert medians["Enterprise"] > medians["Mid-Market"] > medians["SMB"]
     # Stages move over weeks to months: sales cycles are not instantaneous.
     days = (closed["close_date"] - closed["created_at"].dt.date()).dt.total_days()
     assert days.median() >= 14  # type: ignore[operator]
