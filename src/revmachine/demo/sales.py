@@ -235,7 +235,7 @@ class _Sales:
             return
         w = self.week(at)
         health = float(self.acct_intent[account, max(w - 26, 0) : w + 1].mean())
-        p_win = 0.6 + 0.35 * min(1.0, 3 * health)
+        p_win = 0.72 + 0.25 * min(1.0, 3 * health)
         amount = self.acv[account] * self.rng.uniform(0.95, 1.12)
         deal = self.new_deal(RENEWAL, account, at, p_win, amount)
         self.add_contacts(deal, None, at)
