@@ -187,7 +187,7 @@ def funnel_report(
         window.total_seconds() / 86400 if window else None,
         grain,
         tuple(groups),
-        _volume(conn, scope, path, grain),
+        _volume(conn, scope, [s.name for s in model.stages], grain),
         _routes(conn, scope, won, top_routes, route_depth),
     )
 

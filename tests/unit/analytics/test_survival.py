@@ -74,9 +74,7 @@ def test_kaplan_meier_equals_lifelines(seed: int) -> None:
 def test_aalen_johansen_hand_computed() -> None:
     # 4 subjects: won at 1, lost at 2, censored at 2, won at 3.
     # F_won(1)=1/4; S=3/4; F_lost(2)=3/4*1/3=1/4; S=1/2; at risk at 3: 1 -> F_won(3)=1/4+1/2.
-    cif = aalen_johansen(
-        _tallies([1, 2, 2, 3], ["won", "lost", None, "won"]), ["won", "lost"]
-    )
+    cif = aalen_johansen(_tallies([1, 2, 2, 3], ["won", "lost", None, "won"]), ["won", "lost"])
     assert cif.at("won", 1) == pytest.approx(0.25)
     assert cif.at("lost", 2) == pytest.approx(0.25)
     assert cif.final("won") == pytest.approx(0.75)
