@@ -109,9 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, expected in EXPECTED.items():
         ok = got[name] == expected
         failed |= not ok
-        print(
-            f"  {name:<17} {got[name]:>14,}   expected {expected:>14,}   {'ok' if ok else 'DIFFERS'}"
-        )
+        verdict = "ok" if ok else "DIFFERS"
+        print(f"  {name:<17} {got[name]:>14,}   expected {expected:>14,}   {verdict}")
     print(
         f"\nwin rate 95% interval: {deals.win_rate.lower:.2%} .. {deals.win_rate.upper:.2%}; "
         f"average won deal ${deals.average_won or Decimal(0):,.2f}"

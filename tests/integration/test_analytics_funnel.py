@@ -171,7 +171,7 @@ def test_cohorts(db: Database, history: History) -> None:
 
 def test_unknown_stage_or_segment_is_a_clear_error(db: Database) -> None:
     with db.reading() as conn:
-        with pytest.raises(ValueError, match="unknown stage 'nope'.*known, engaged"):
+        with pytest.raises(ValueError, match=r"unknown stage 'nope'.*known, engaged"):
             funnel_report(conn, MODEL, Scope(PERIOD, AS_OF), stages=["known", "nope"])
         with pytest.raises(ScopeError, match="cannot be split by colour"):
             funnel_report(conn, MODEL, Scope(PERIOD, AS_OF, group_by="colour"))

@@ -158,10 +158,9 @@ def inventory_chart(report: InventoryReport) -> str | None:
         return _svg(fig)
 
 
-def _ramp(i: int, n: int) -> tuple[float, float, float]:
-    """Young (light green) to old (dark red)."""
-    t = i / max(1, n - 1)
-    return (0.55 + 0.35 * t, 0.85 - 0.7 * t, 0.55 - 0.4 * t)
+def _ramp(i: int, n: int) -> tuple[float, float, float, float]:
+    """Young (pale yellow) to old (dark red): matplotlib's sequential YlOrRd map."""
+    return tuple(matplotlib.colormaps["YlOrRd"](0.15 + 0.85 * i / max(1, n - 1)))  # type: ignore[return-value]
 
 
 def cohort_chart(report: CohortReport) -> str | None:
