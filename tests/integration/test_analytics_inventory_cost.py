@@ -76,6 +76,15 @@ def test_inventory_health(db: Database, history: History) -> None:
     # The trend ends at as_of with the same inventory.
     last = {p.stage: p.people for p in report.trend if p.at == AS_OF}
     assert last == {k: v for k, v in people.items() if k in waiting}
+    # An earlier point is the inventory as of that date.
+    first_of_may = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
+    then: Counter[str] = Counter()
+    for p in history.people:
+        known = [s for s in p.steps if s.at <= first_of_may]
+        if known and known[-1].stage in waiting:
+            then[known[-1].stage] += 1
+    assert {p.stage: p.people for p in report.trend if p.at == first_of_may} == dict(then)
+    assert len({p.at for p in report.trend}) == 6
 
 
 def _expected_cost(program: str, period: Period) -> Decimal:

@@ -14,10 +14,23 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Integer, and_, case, cast, exists, func, literal, null, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from revmachine.analytics.definitions import inventory_stages
-from revmachine.analytics.history import current_stages
+from revmachine.analytics.history import current_stages, transitions
 from revmachine.analytics.spec import Scope, add_months, month_start
 from revmachine.analytics.sqlfuncs import seconds_between
 from revmachine.analytics.tables import Column, ReportTable, table
@@ -232,30 +245,54 @@ def _trend(
     order: dict[str, int],
 ) -> tuple[FreshnessPoint, ...]:
     """Inventory and median age at the start of each of the `points - 1` months before
-    `as_of`, then at `as_of` (all segments together, inventory stages only)."""
-    waiting = set(inventory_stages(model))
+    `as_of`, then at `as_of` (all segments together, inventory stages only).
+
+    One pass for all dates: each transition opens a spell that lasts until the person's next
+    transition (LEAD over their history, in the same order `current_stages` uses); a person
+    is in a stage at date d when one of its spells holds d.
+    """
+    waiting = list(inventory_stages(model))
     first = month_start(scope.as_of.date())
     dates = [
         dt.datetime.combine(add_months(first, -k), dt.time(), dt.UTC)
         for k in range(points - 2, -1, -1)
     ]
     dates = [d for d in dates if d < scope.as_of] + [scope.as_of]
-    result: list[FreshnessPoint] = []
-    for at in dates[-points:] if points > 0 else []:
-        moment = Scope(scope.period, at, scope.filters, None, scope.model_version)
-        c = current_stages(moment)
-        age_day = cast(
-            seconds_between(c.c.entered, literal(at, type_=c.c.entered.type)) / DAY, Integer
-        ).label("day")
-        stmt = (
-            select(c.c.stage, age_day, func.count())
-            .where(c.c.stage.in_(waiting))
-            .group_by(c.c.stage, age_day)
+    dates = dates[-points:] if points > 0 else []
+    if not dates:
+        return ()
+    h = transitions(Scope(scope.period, scope.as_of, scope.filters, None, scope.model_version))
+    spells = select(
+        h.c.to_stage,
+        h.c.occurred_at.label("entered"),
+        func.lead(h.c.occurred_at)
+        .over(partition_by=h.c.person_id, order_by=(h.c.occurred_at, h.c.id))
+        .label("left_at"),
+    ).subquery("spells")
+    at_type = spells.c.entered.type
+    moments = union_all(*[select(literal(d, type_=at_type).label("at")) for d in dates]).subquery(
+        "moments"
+    )
+    day = cast(seconds_between(spells.c.entered, moments.c.at) / DAY, Integer).label("day")
+    stmt = (
+        select(moments.c.at, spells.c.to_stage, day, func.count())
+        .select_from(
+            spells.join(
+                moments,
+                and_(
+                    spells.c.entered <= moments.c.at,
+                    or_(spells.c.left_at.is_(None), spells.c.left_at > moments.c.at),
+                ),
+            )
         )
-        by_stage: dict[str, list[tuple[float, int]]] = defaultdict(list)
-        for stage, d, n in conn.execute(stmt):
-            by_stage[stage].append((float(d), int(n)))
-        for stage in sorted(by_stage, key=lambda s: order.get(s, 99)):
-            hist = by_stage[stage]
-            result.append(FreshnessPoint(at, stage, sum(n for _, n in hist), weighted_median(hist)))
+        .where(spells.c.to_stage.in_(waiting))
+        .group_by(moments.c.at, spells.c.to_stage, day)
+    )
+    by_point: dict[tuple[dt.datetime, str], list[tuple[float, int]]] = defaultdict(list)
+    for at, stage, d, n in conn.execute(stmt):
+        by_point[(at, stage)].append((float(d), int(n)))
+    result: list[FreshnessPoint] = []
+    for at, stage in sorted(by_point, key=lambda k: (k[0], order.get(k[1], 99))):
+        hist = by_point[(at, stage)]
+        result.append(FreshnessPoint(at, stage, sum(n for _, n in hist), weighted_median(hist)))
     return tuple(result)
