@@ -136,29 +136,47 @@ def _run(
     options: ReportOptions,
     workspace: Path | None,
     db: str | None,
-) -> tuple[dict[str, Any], RevenueModel, str]:
+    *,
+    keep_going: bool = False,
+) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Run the reports; a question a report cannot answer (an unknown stage, a segment it
+    cannot split by) exits with status 2, or with `keep_going` is returned as its error."""
     from revmachine.cli import open_store
 
     model, name = _model(workspace)
     store = open_store(db)
     results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     try:
         with store.reading() as conn:
             for kind in kinds:
-                results[kind] = REPORTS[kind].run(conn, model, scope, options)
-    except (ScopeError, ValueError) as exc:
-        err.print(f"[red]cannot run the report:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+                try:
+                    results[kind] = REPORTS[kind].run(conn, model, scope, options)
+                except (ScopeError, ValueError) as exc:
+                    if not keep_going:
+                        err.print(f"[red]cannot run the report:[/red] {exc}", highlight=False)
+                        raise typer.Exit(2) from exc
+                    errors[kind] = str(exc)
     finally:
         store.dispose()
-    return results, model, name
+    return results, errors, name
 
 
-def _write_html(out: Path, results: dict[str, Any], scope: Scope, model_name: str) -> Path:
+def _write_html(
+    out: Path,
+    results: dict[str, Any],
+    scope: Scope,
+    model_name: str,
+    errors: dict[str, str] | None = None,
+) -> Path:
     from revmachine.analytics.render.html import render_html, write_html_report
 
     html = render_html(
-        results, scope=scope, model_name=model_name, generated_at=dt.datetime.now(dt.UTC)
+        results,
+        scope=scope,
+        model_name=model_name,
+        generated_at=dt.datetime.now(dt.UTC),
+        errors=errors,
     )
     return write_html_report(out, html)
 
@@ -232,9 +250,10 @@ def report_all(
         scope = build_scope(from_, to, as_of, group_by, where, dt.datetime.now(dt.UTC))
     except ScopeError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    kinds = [k for k in REPORTS if not (k == "cost" and (scope.group_by or scope.filters))]
-    results, _, model_name = _run(kinds, scope, ReportOptions(), workspace, db)
-    path = _write_html(html, results, scope, model_name)
+    results, errors, model_name = _run(
+        list(REPORTS), scope, ReportOptions(), workspace, db, keep_going=True
+    )
+    path = _write_html(html, results, scope, model_name, errors)
     console.print(f"HTML report written to {path}")
 
 

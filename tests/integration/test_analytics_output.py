@@ -65,6 +65,16 @@ def test_html_report_is_written_and_self_contained(db: Database, tmp_path: Path)
     assert "@import" not in html
     assert "Aalen–Johansen" in html  # the definitions travel with the numbers
 
+    # A split some reports cannot make is said in their section; the others still render.
+    result = runner.invoke(
+        report_app, ["--html", str(out), *RANGE, "--group-by", "seniority", "--db", db.url]
+    )
+    assert result.exit_code == 0, result.output
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "always by program and channel" in html  # cost
+    assert "deals cannot be split by seniority" in html
+    assert html.count("<svg") >= 3
+
 
 def test_bad_options_get_a_clear_error(db: Database) -> None:
     result = runner.invoke(report_app, ["velocity", "--pair", "mql", "--db", db.url])

@@ -2,7 +2,7 @@
 
 Reports, the CLI, the HTML report and (later) the API and dashboard refer to metrics by
 these names, and `docs/metrics.md` is generated from this table
-(`python -m revmachine.analytics.definitions > docs/metrics.md`), so a number shown anywhere
+(`make docs-metrics`), so a number shown anywhere
 can be traced to one sentence here and to the query that applies it.
 
 Stage names are never written here: which stages form the funnel, which count as success
@@ -71,7 +71,7 @@ _ALL: tuple[Metric, ...] = (
         Unit.PEOPLE,
         "People in an inventory stage with no engagement activity (any activity type but "
         "those listed under `engagement.ignore` in the revenue model) in the N days up to "
-        "as_of and who entered the stage more than N days before as_of.",
+        "as_of and who entered the stage at least N days before as_of.",
     ),
     Metric(
         "stalled",
@@ -262,7 +262,7 @@ def markdown() -> str:
         "# Metric definitions",
         "",
         "Generated from `src/revmachine/analytics/definitions.py` "
-        "(`python -m revmachine.analytics.definitions > docs/metrics.md`); edit the rules "
+        "(`make docs-metrics`); edit the rules "
         "there, not here. Every report, the CLI and the HTML report use these names.",
         "",
         "Stages are never fixed here: the funnel is the inventory and success stages of the "
@@ -275,7 +275,3 @@ def markdown() -> str:
     for m in _ALL:
         lines.append(f"| `{m.name}` | {m.label} | {m.unit.value} | {m.rule} |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")
