@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo-workspace/revmachine.db
 
-.PHONY: demo test lint bench-ingest clean
+.PHONY: demo test lint bench-ingest bench-funnel validate-maven docs-metrics clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,25 @@ test: $(VENV)/.installed lint
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench validate
+	$(BIN)/ruff format --check src tests bench validate
 	$(BIN)/mypy
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py
+
+## bench-funnel: the analytics reports on 1M people against DuckDB (needs the bench extra)
+bench-funnel: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/funnel.py
+
+## validate-maven: reproduce the known figures of the Maven CRM pipeline in ../shared/data
+validate-maven: $(VENV)/.installed
+	$(BIN)/python validate/maven_crm.py
+
+## docs-metrics: regenerate docs/metrics.md from analytics/definitions.py
+docs-metrics: $(VENV)/.installed
+	$(BIN)/python -c "from revmachine.analytics.definitions import markdown; print(markdown(), end='')" > docs/metrics.md
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

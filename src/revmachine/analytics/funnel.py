@@ -1,0 +1,295 @@
+"""The funnel: volume into each stage, inventory at `as_of`, cohort conversion with its
+interval, and the most common routes through the stages.
+
+Definitions: `stage_entries`, `inventory`, `conversion`, `route` (see `definitions.py`).
+Three grouped statements do the work (entries and conversion, inventory, routes) plus one
+for the volume per period bucket; Python only turns counts into rates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from revmachine.analytics.definitions import check_stages, funnel_stages, won_stage
+from revmachine.analytics.history import (
+    current_stages,
+    first_entries,
+    in_period,
+    later_transitions,
+    transitions,
+)
+from revmachine.analytics.intervals import Rate, wilson
+from revmachine.analytics.spec import Grain, Scope
+from revmachine.analytics.sqlfuncs import bucket_start, seconds_between
+from revmachine.analytics.tables import Column, ReportTable, table
+from revmachine.config.revenue_model import RevenueModel
+
+
+@dataclass(frozen=True)
+class StageFunnel:
+    stage: str
+    label: str
+    entered: int
+    inventory: int
+    next_stage: str | None
+    to_next: Rate | None
+    to_won: Rate | None
+
+
+@dataclass(frozen=True)
+class FunnelGroup:
+    segment: str
+    stages: tuple[StageFunnel, ...]
+
+
+@dataclass(frozen=True)
+class VolumePoint:
+    segment: str
+    bucket: str
+    stage: str
+    entered: int
+
+
+@dataclass(frozen=True)
+class Route:
+    segment: str
+    stages: tuple[str, ...]
+    people: int
+    share: float
+    truncated: bool
+    reached_won: bool
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    scope: Scope
+    stages: tuple[str, ...]
+    won_stage: str | None
+    window_days: float | None
+    grain: Grain
+    groups: tuple[FunnelGroup, ...]
+    volume: tuple[VolumePoint, ...]
+    routes: tuple[Route, ...]
+
+    def tables(self) -> list[ReportTable]:
+        cols = [
+            Column("segment", "Segment"),
+            Column("stage", "Stage"),
+            Column("entered", "Entered", "stage_entries", "count"),
+            Column("inventory", "In stage at as_of", "inventory", "count"),
+            Column("next_stage", "Next stage"),
+            Column("to_next", "→ next", "conversion", "share"),
+            Column("to_next_low", "low", "conversion", "share"),
+            Column("to_next_high", "high", "conversion", "share"),
+            Column("to_won", f"→ {self.won_stage or 'won'}", "conversion", "share"),
+            Column("to_won_low", "low", "conversion", "share"),
+            Column("to_won_high", "high", "conversion", "share"),
+        ]
+        rows = [
+            (
+                g.segment,
+                s.stage,
+                s.entered,
+                s.inventory,
+                s.next_stage,
+                *_rate_cells(s.to_next),
+                *_rate_cells(s.to_won),
+            )
+            for g in self.groups
+            for s in g.stages
+        ]
+        volume = table(
+            "volume",
+            f"People entering each stage per {self.grain.value}",
+            [
+                Column("segment", "Segment"),
+                Column("bucket", self.grain.value.capitalize()),
+                Column("stage", "Stage"),
+                Column("entered", "Entered", "stage_entries", "count"),
+            ],
+            [(v.segment, v.bucket, v.stage, v.entered) for v in self.volume],
+        )
+        routes = table(
+            "routes",
+            "Most common routes through the stages",
+            [
+                Column("segment", "Segment"),
+                Column("route", "Route", "route"),
+                Column("people", "People", "route", "count"),
+                Column("share", "Share", "route", "share"),
+                Column("reached_won", "Won"),
+            ],
+            [
+                (
+                    r.segment,
+                    " → ".join(r.stages) + (" → …" if r.truncated else ""),
+                    r.people,
+                    r.share,
+                    "yes" if r.reached_won else "",
+                )
+                for r in self.routes
+            ],
+        )
+        return [table("funnel", "Funnel", cols, rows), volume, routes]
+
+
+def _rate_cells(rate: Rate | None) -> tuple[float | None, float | None, float | None]:
+    if rate is None:
+        return None, None, None
+    return rate.value, rate.lower, rate.upper
+
+
+def funnel_report(
+    conn: Connection,
+    model: RevenueModel,
+    scope: Scope,
+    *,
+    stages: list[str] | None = None,
+    window: dt.timedelta | None = None,
+    grain: Grain = Grain.MONTH,
+    top_routes: int = 10,
+    route_depth: int = 8,
+) -> FunnelReport:
+    path = stages or funnel_stages(model)
+    check_stages(model, path)
+    won = won_stage(model)
+    labels = {s.name: s.label or s.name for s in model.stages}
+    entered = _entries(conn, scope, path)
+    reached = _conversions(conn, scope, path, window)
+    inventory = _inventory(conn, scope)
+    segments = sorted({seg for seg, _ in entered} | {seg for seg, _ in inventory})
+    groups = []
+    for seg in segments:
+        rows = []
+        for i, stage in enumerate(path):
+            n = entered.get((seg, stage), 0)
+            nxt = path[i + 1] if i + 1 < len(path) else None
+            rows.append(
+                StageFunnel(
+                    stage,
+                    labels[stage],
+                    n,
+                    inventory.get((seg, stage), 0),
+                    nxt,
+                    wilson(reached.get((seg, stage, nxt), 0), n) if nxt else None,
+                    wilson(reached.get((seg, stage, won), 0), n) if won and won != stage else None,
+                )
+            )
+        groups.append(FunnelGroup(seg, tuple(rows)))
+    return FunnelReport(
+        scope,
+        tuple(path),
+        won,
+        window.total_seconds() / 86400 if window else None,
+        grain,
+        tuple(groups),
+        _volume(conn, scope, [s.name for s in model.stages], grain),
+        _routes(conn, scope, won, top_routes, route_depth),
+    )
+
+
+def _entries(conn: Connection, scope: Scope, path: list[str]) -> dict[tuple[str, str], int]:
+    e = first_entries(scope, path)
+    stmt = select(e.c.segment, e.c.stage, func.count()).group_by(e.c.segment, e.c.stage)
+    return {(seg, stage): n for seg, stage, n in conn.execute(stmt)}
+
+
+def _conversions(
+    conn: Connection, scope: Scope, path: list[str], window: dt.timedelta | None
+) -> dict[tuple[str, str, str], int]:
+    """(segment, from A, to B) -> people of A's cohort with a transition into B after."""
+    e = first_entries(scope, path)
+    t = later_transitions(scope)
+    on = [
+        t.c.person_id == e.c.person_id,
+        t.c.occurred_at >= e.c.entered,
+        t.c.to_stage != e.c.stage,
+    ]
+    if window is not None:
+        on.append(seconds_between(e.c.entered, t.c.occurred_at) <= window.total_seconds())
+    stmt = (
+        select(e.c.segment, e.c.stage, t.c.to_stage, func.count(func.distinct(e.c.person_id)))
+        .select_from(e.join(t, and_(*on)))
+        .where(t.c.to_stage.in_(path))
+        .group_by(e.c.segment, e.c.stage, t.c.to_stage)
+    )
+    return {(seg, a, b): n for seg, a, b, n in conn.execute(stmt)}
+
+
+def _inventory(conn: Connection, scope: Scope) -> dict[tuple[str, str], int]:
+    c = current_stages(scope)
+    stmt = select(c.c.segment, c.c.stage, func.count()).group_by(c.c.segment, c.c.stage)
+    return {(seg, stage): n for seg, stage, n in conn.execute(stmt)}
+
+
+def _volume(
+    conn: Connection, scope: Scope, path: list[str], grain: Grain
+) -> tuple[VolumePoint, ...]:
+    h = transitions(scope)
+    bucket = bucket_start(grain, h.c.occurred_at).label("bucket")
+    stmt = (
+        select(h.c.segment, bucket, h.c.to_stage, func.count(func.distinct(h.c.person_id)))
+        .where(h.c.to_stage.in_(path), in_period(h.c.occurred_at, scope.period))
+        .group_by(h.c.segment, bucket, h.c.to_stage)
+    )
+    order = {s: i for i, s in enumerate(path)}
+    points = [VolumePoint(seg, b, stage, n) for seg, b, stage, n in conn.execute(stmt)]
+    return tuple(sorted(points, key=lambda v: (v.segment, v.bucket, order[v.stage])))
+
+
+def _routes(
+    conn: Connection, scope: Scope, won: str | None, top: int, depth: int
+) -> tuple[Route, ...]:
+    """The first `depth` stages of each route, pivoted in SQL (portable: no ordered
+    string aggregation), for people whose first transition is in the period."""
+    h = transitions(scope)
+    numbered = select(
+        h.c.person_id,
+        h.c.segment,
+        h.c.to_stage,
+        h.c.occurred_at,
+        func.row_number()
+        .over(partition_by=h.c.person_id, order_by=(h.c.occurred_at, h.c.id))
+        .label("step"),
+    ).subquery("numbered")
+    steps = [
+        func.max(case((numbered.c.step == k, numbered.c.to_stage))).label(f"s{k}")
+        for k in range(1, depth + 1)
+    ]
+    won_flag = (
+        func.max(case((numbered.c.to_stage == won, 1), else_=0)) if won else func.min(0)
+    ).label("won")
+    per_person = (
+        select(numbered.c.segment, *steps, func.count().label("n_steps"), won_flag)
+        .group_by(numbered.c.person_id, numbered.c.segment)
+        .having(in_period(func.min(numbered.c.occurred_at), scope.period))
+        .subquery("per_person")
+    )
+    keys = [per_person.c[f"s{k}"] for k in range(1, depth + 1)]
+    stmt = select(
+        per_person.c.segment,
+        *keys,
+        func.max(per_person.c.n_steps).label("longest"),
+        func.max(per_person.c.won).label("won"),
+        func.count().label("people"),
+    ).group_by(per_person.c.segment, *keys)
+    by_segment: dict[str, list[Route]] = defaultdict(list)
+    totals: dict[str, int] = defaultdict(int)
+    for row in conn.execute(stmt):
+        names = tuple(s for s in row[1 : depth + 1] if s is not None)
+        by_segment[row.segment].append(
+            Route(row.segment, names, row.people, 0.0, row.longest > depth, bool(row.won))
+        )
+        totals[row.segment] += row.people
+    routes: list[Route] = []
+    for seg in sorted(by_segment):
+        ranked = sorted(by_segment[seg], key=lambda r: (-r.people, r.stages))[:top]
+        routes.extend(
+            Route(r.segment, r.stages, r.people, r.people / totals[seg], r.truncated, r.reached_won)
+            for r in ranked
+        )
+    return tuple(routes)
