@@ -230,7 +230,7 @@ def absorb(state: PersonState | None, batch: Batch, history: History | None = No
         before = None
     else:
         result = MergeResult(state)
-        before = state.field_times().to_json()
+        before = _held(state)
         if batch.created_at < state.created_at:
             state.created_at, state.initial = batch.created_at, set(batch.initial)
             result._moved_created = True
@@ -238,11 +238,18 @@ def absorb(state: PersonState | None, batch: Batch, history: History | None = No
             state.initial |= batch.initial
     known = {key: list(rows) for key, rows in (history or {}).items()}
     for key in sorted(batch.seen):
-        for obs in sorted(batch.seen[key].items(), key=sort_key):
+        by_time = batch.seen[key]
+        ordered = by_time.items() if len(by_time) == 1 else sorted(by_time.items(), key=sort_key)
+        for obs in ordered:
             _observe(result, key, obs, (key, obs[0]) in batch.stamped, known)
     if before is not None and not result.changed:
-        result.retimed = state.field_times().to_json() != before
+        result.retimed = _held(state) != before
     return result
+
+
+def _held(state: PersonState) -> tuple[Any, ...]:
+    """What `people.field_times` saves, to tell whether it must be saved again."""
+    return dict(state.times), set(state.initial), set(state.logged), set(state.stamped)
 
 
 def _observe(
