@@ -33,8 +33,8 @@ from revmachine.model.person_history import (
     beats,
     compare,
     is_first_touch,
+    same_value,
     sort_key,
-    value_key,
 )
 
 __all__ = [
@@ -264,14 +264,14 @@ def _observe(
     if current is None:
         default = state.stored(key)
         state.hold(key, obs, stamped)
-        if not result.created and (default is None or value_key(default) != value_key(obs[1])):
+        if not result.created and (default is None or not same_value(default, obs[1])):
             _change(result, key, default, obs)
         return
     order = compare(obs, current)
     if order == 0:
         return
     if beats(obs, current, key):
-        same = value_key(obs[1]) == value_key(current[1])
+        same = same_value(obs[1], current[1])
         if (
             not is_first_touch(key)
             and key not in state.logged
