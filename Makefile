@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo-workspace/revmachine.db
 
-.PHONY: demo test lint bench-ingest bench-funnel validate-maven docs-metrics clean
+.PHONY: demo test lint bench-ingest bench-people-history bench-funnel validate-maven docs-metrics clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ validate-maven: $(VENV)/.installed
 ## docs-metrics: regenerate docs/metrics.md from analytics/definitions.py
 docs-metrics: $(VENV)/.installed
 	$(BIN)/python -c "from revmachine.analytics.definitions import markdown; print(markdown(), end='')" > docs/metrics.md
+
+bench-people-history: $(VENV)/.installed
+	$(BIN)/python bench/people_history.py
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -220,6 +220,32 @@ def test_unsubscribe_sets_the_flag_as_of_the_event_time(db: Database) -> None:
         assert reads.person_as_of(conn, "ann@acme.com").fields["unsubscribed"] is False  # type: ignore[union-attr]
 
 
+def test_every_unsubscribe_counts_as_of_its_time_whatever_the_order(
+    db: Database, reset_store: Callable[[Database], None]
+) -> None:
+    events = (
+        b"event_id,email,type,occurred_at\n"
+        b"u1,ann@acme.com,unsubscribe,2025-03-01T00:00:00Z\n"
+        b"u2,ann@acme.com,unsubscribe,2025-05-01T00:00:00Z\n"
+    )
+    resubscribed = b"email,unsubscribed,updated_at\nann@acme.com,no,2025-04-01\n"
+    days = ["2025-02-15", "2025-03-15", "2025-04-15", "2025-05-15"]
+    for people_first in (True, False):
+        reset_store(db)
+        setup_people(db)
+        steps = [
+            lambda: import_people(db, resubscribed, now=NOW),
+            lambda: import_activities(db, events, now=NOW),
+        ]
+        for step in steps if people_first else steps[::-1]:
+            step()
+        with db.reading() as conn:
+            flags = [
+                reads.person_as_of(conn, "ann@acme.com", utc(f"{d}T00:00:00+00:00")) for d in days
+            ]
+        assert [f and f.fields["unsubscribed"] for f in flags] == [False, True, False, True]
+
+
 def test_activities_attributes_from_unmapped_columns_and_json(db: Database) -> None:
     setup_people(db)
     data = (

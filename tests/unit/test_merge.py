@@ -380,3 +380,12 @@ def test_a_timeless_value_imported_again_keeps_no_history() -> None:
     result = store.absorb(Batch.of(again))
     assert (result.history, result.changed, result.retimed) == ([], False, True)
     assert store.state is not None and store.state.times["title"] == at(9)
+
+
+def test_field_times_survive_their_json_form_and_old_documents_read_as_initial() -> None:
+    doc = FieldTimes({"title": at(2), "attributes.plan": at(3)}, {"title"}, {"title"}, set())
+    assert FieldTimes.from_json(doc.to_json()) == doc
+    assert FieldTimes.from_json(FieldTimes().to_json()) == FieldTimes()
+    # Written before the flags existed: every field with a time counts as initial.
+    old = FieldTimes.from_json({"title": at(2).isoformat()})
+    assert old == FieldTimes({"title": at(2)}, {"title"}, set(), set())

@@ -33,8 +33,8 @@ from revmachine.model.person_history import (
     beats,
     compare,
     is_first_touch,
+    same_value,
     sort_key,
-    value_key,
 )
 
 __all__ = [
@@ -230,7 +230,7 @@ def absorb(state: PersonState | None, batch: Batch, history: History | None = No
         before = None
     else:
         result = MergeResult(state)
-        before = state.field_times().to_json()
+        before = _held(state)
         if batch.created_at < state.created_at:
             state.created_at, state.initial = batch.created_at, set(batch.initial)
             result._moved_created = True
@@ -238,11 +238,18 @@ def absorb(state: PersonState | None, batch: Batch, history: History | None = No
             state.initial |= batch.initial
     known = {key: list(rows) for key, rows in (history or {}).items()}
     for key in sorted(batch.seen):
-        for obs in sorted(batch.seen[key].items(), key=sort_key):
+        by_time = batch.seen[key]
+        ordered = by_time.items() if len(by_time) == 1 else sorted(by_time.items(), key=sort_key)
+        for obs in ordered:
             _observe(result, key, obs, (key, obs[0]) in batch.stamped, known)
     if before is not None and not result.changed:
-        result.retimed = state.field_times().to_json() != before
+        result.retimed = _held(state) != before
     return result
+
+
+def _held(state: PersonState) -> tuple[Any, ...]:
+    """What `people.field_times` saves, to tell whether it must be saved again."""
+    return dict(state.times), set(state.initial), set(state.logged), set(state.stamped)
 
 
 def _observe(
@@ -257,14 +264,14 @@ def _observe(
     if current is None:
         default = state.stored(key)
         state.hold(key, obs, stamped)
-        if not result.created and (default is None or value_key(default) != value_key(obs[1])):
+        if not result.created and (default is None or not same_value(default, obs[1])):
             _change(result, key, default, obs)
         return
     order = compare(obs, current)
     if order == 0:
         return
     if beats(obs, current, key):
-        same = value_key(obs[1]) == value_key(current[1])
+        same = same_value(obs[1], current[1])
         if (
             not is_first_touch(key)
             and key not in state.logged
