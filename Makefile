@@ -3,7 +3,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_DB ?= sqlite:///demo-workspace/revmachine.db
+DEMO_DIR ?= demo-workspace
+DEMO_SIZE ?= medium
 
 .PHONY: demo test lint bench-ingest bench-people-history bench-funnel validate-maven docs-metrics clean
 
@@ -18,7 +19,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 ## demo: install and run the demo on the embedded SQLite default
 demo: $(VENV)/.installed
 	$(BIN)/revmachine --help
-	$(BIN)/revmachine demo --db $(DEMO_DB)
+	rm -rf $(DEMO_DIR)
+	$(BIN)/revmachine demo $(DEMO_DIR) --size $(DEMO_SIZE)
 
 ## test: install and run the whole test suite (lint, types, tests)
 test: $(VENV)/.installed lint

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from revmachine import __version__, cli_cycle
+from revmachine import __version__, cli_cycle, cli_demo
+from revmachine.cli_report import report_app
 from revmachine.cli_support import (
     DbOption,
     WorkspaceOption,
@@ -39,6 +39,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create and migrate the store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 cli_cycle.register(app)
+cli_demo.register(app)
+app.add_typer(report_app, name="report")
 
 
 class ImportKind(StrEnum):
@@ -49,6 +51,7 @@ class ImportKind(StrEnum):
     costs = "costs"
     programs = "programs"
     reps = "reps"
+    decisions = "decisions"
 
 
 class ExportKind(StrEnum):
@@ -138,7 +141,7 @@ def import_file(
         raise typer.Exit(1)
 
 
-MODEL_INPUTS = {"people", "activities", "opportunities"}
+MODEL_INPUTS = {"people", "activities", "opportunities", "decisions"}
 
 
 def _run_model(store: Database, workspace: Workspace) -> None:
@@ -256,29 +259,6 @@ def status(
     for name, value in vars(c).items():
         table.add_row(name, f"{value:,}")
     console.print(table)
-
-
-@app.command("demo")
-def demo(
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
-    """Load the small bundled sample company and show what the store holds."""
-    from revmachine.services.imports import IMPORTERS
-
-    store = open_store(db)
-    samples = resources.files("revmachine") / "samples"
-    now = _now()
-    for kind in ("reps", "programs", "accounts", "costs", "people", "activities", "opportunities"):
-        data = (samples / f"{kind}.csv").read_bytes()
-        report = IMPORTERS[kind](store, data, now=now, name=f"samples/{kind}.csv")
-        _print_report(report)
-    _run_model(store, open_workspace(workspace))
-    status(as_of=None, db=store.url)
-    console.print(
-        "\nNext: `revmachine person ben.nguyen@contoso.com` to see one person, "
-        "`revmachine import people YOUR.csv` to bring your own."
-    )
 
 
 def main() -> None:

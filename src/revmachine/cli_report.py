@@ -20,19 +20,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from revmachine.analytics.reports import REPORTS, ReportOptions
 from revmachine.analytics.segments import SEGMENTS
 from revmachine.analytics.spec import Grain, Period, Scope, ScopeError, default_period
+from revmachine.cli_support import (
+    DbOption,
+    WorkspaceOption,
+    console,
+    err,
+    open_store,
+    open_workspace,
+)
 from revmachine.config.revenue_model import RevenueModel
 
 report_app = typer.Typer(
     help="Revenue cycle reports: funnel, velocity, inventory, cost, cohorts, deals.",
     no_args_is_help=False,
 )
-console = Console()
-err = Console(stderr=True)
 
 
 class OutputFormat(StrEnum):
@@ -41,16 +46,6 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="Database URL (default: $REVMACHINE_DATABASE_URL or ./revmachine.db)"
-    ),
-]
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option("--workspace", help="Workspace directory (default: the built-in model)."),
-]
 FromOption = Annotated[
     str | None, typer.Option("--from", help="First day of the period (default: 12 months).")
 ]
@@ -120,13 +115,7 @@ def build_scope(
 
 
 def _model(workspace: Path | None) -> tuple[RevenueModel, str]:
-    from revmachine.config import WorkspaceError, default_workspace, load_workspace
-
-    try:
-        ws = load_workspace(workspace) if workspace else default_workspace()
-    except WorkspaceError as exc:
-        err.print(f"[red]workspace has errors:[/red]\n{exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from exc
+    ws = open_workspace(workspace)
     return ws.revenue, ws.revenue.name
 
 
@@ -141,8 +130,6 @@ def _run(
 ) -> tuple[dict[str, Any], dict[str, str], str]:
     """Run the reports; a question a report cannot answer (an unknown stage, a segment it
     cannot split by) exits with status 2, or with `keep_going` is returned as its error."""
-    from revmachine.cli import open_store
-
     model, name = _model(workspace)
     store = open_store(db)
     results: dict[str, Any] = {}

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -86,11 +85,6 @@ def report_counts(output: str, title: str) -> tuple[int, ...]:
     return tuple(int(g.replace(",", "")) for g in match.groups())
 
 
-def sample_rows(kind: str) -> list[dict[str, str]]:
-    text = (resources.files("revmachine") / "samples" / f"{kind}.csv").read_text("utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
 def test_version_and_help() -> None:
     version = run("--version")
     assert version.returncode == 0 and re.match(r"revmachine \d+\.\d+", version.stdout)
@@ -98,34 +92,6 @@ def test_version_and_help() -> None:
     assert helped.returncode == 0
     for command in ("import", "export", "person", "status", "demo", "db"):
         assert command in helped.stdout
-
-
-def test_demo_loads_the_samples_and_prints_the_counts(db: Database) -> None:
-    result = run("demo", "--db", db.url)
-    assert result.returncode == 0, result.stderr
-    expected = {
-        "people": len({r["email"].strip().lower() for r in sample_rows("people")}),
-        "accounts": len(sample_rows("accounts")),
-        "activities": len({r["event_id"] for r in sample_rows("activities")}),
-        "opportunities": len({r["opportunity_id"] for r in sample_rows("opportunities")}),
-        "programs": len(sample_rows("programs")),
-        "reps": len(sample_rows("reps")),
-    }
-    for row, count in expected.items():
-        assert table_value(result.stdout, row) == count, row
-    for kind in ("reps", "people", "activities", "opportunities"):
-        inserted, _, _, rejected = report_counts(result.stdout, f"{kind} from samples/{kind}.csv")
-        assert rejected == 0
-        assert inserted == len(sample_rows(kind))
-
-    again = run("demo", "--db", db.url)
-    assert again.returncode == 0, again.stderr
-    for kind in ("reps", "people", "activities", "opportunities"):
-        inserted, updated, unchanged, _ = report_counts(
-            again.stdout, f"{kind} from samples/{kind}.csv"
-        )
-        assert (inserted, updated, unchanged) == (0, 0, len(sample_rows(kind)))
-    assert table_value(again.stdout, "people") == expected["people"]
 
 
 def test_import_reports_rejected_lines_and_writes_the_rejects_file(

@@ -33,7 +33,8 @@ def test_small_world_loads_without_rejections(db: Database, world: DemoWorld) ->
         seen[kind] = done
 
     summary = load_demo(db, world, progress)
-    assert list(summary.reports) == list(KINDS)
+    assert list(summary.reports) == [*KINDS, "decisions"]
+    assert summary.reports["decisions"].inserted == world.decisions.height
     assert summary.rejected == 0, [r.sorted_rejections()[:3] for r in summary.reports.values()]
     assert seen["activities"] == world.tables["activities"].height
 

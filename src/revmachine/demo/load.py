@@ -44,7 +44,7 @@ def load_demo(
     world's end, so that nothing in the store is received before it happened."""
     when = now or dt.datetime.combine(world.end, dt.time(), dt.UTC)
     summary = LoadSummary()
-    for kind in KINDS:
+    for kind in (*KINDS, "decisions"):  # decisions last: they name people and reps
 
         def step(done: int, total: int, kind: str = kind) -> None:
             if progress is not None:

@@ -135,6 +135,16 @@ REPS = (
     FieldSpec("capacity", INT, max_length=None),
 )
 
+DECISIONS = (
+    FieldSpec("email", E, True, 254, ("lead email", "person", "email address")),
+    FieldSpec("decision", T, True, 10, ("disposition", "status"), help="accept or reject"),
+    FieldSpec("occurred_at", TS, True, None, ("decided_at", "date", "timestamp")),
+    FieldSpec("reason", T, max_length=100, aliases=("reject reason", "rejection reason")),
+    FieldSpec("rep", E, max_length=254, aliases=("rep email", "owner", "sales rep")),
+    FieldSpec("event_id", T, max_length=128, aliases=("id",)),
+    FieldSpec("note", T, max_length=2000, aliases=("comment", "notes")),
+)
+
 KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "people": PEOPLE,
     "accounts": ACCOUNTS,
@@ -143,6 +153,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "costs": COSTS,
     "programs": PROGRAMS,
     "reps": REPS,
+    "decisions": DECISIONS,
 }
 
 #: Kinds whose unmapped columns are kept as custom attributes rather than ignored.

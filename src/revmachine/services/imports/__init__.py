@@ -6,6 +6,7 @@ written; row problems are reported with line and reason while the good rows go i
 
 from revmachine.services.imports.activities import import_activities
 from revmachine.services.imports.common import ImportReport
+from revmachine.services.imports.decisions import import_decisions
 from revmachine.services.imports.opportunities import import_opportunities
 from revmachine.services.imports.people import import_people
 from revmachine.services.imports.records import (
@@ -23,6 +24,7 @@ IMPORTERS = {
     "costs": import_costs,
     "programs": import_programs,
     "reps": import_reps,
+    "decisions": import_decisions,
 }
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "import_accounts",
     "import_activities",
     "import_costs",
+    "import_decisions",
     "import_opportunities",
     "import_people",
     "import_programs",

@@ -1,0 +1,81 @@
+"""Importing sales decisions: a rep's accept or reject of a lead, from a CRM export.
+
+Each row becomes a `sales_decisions` event, an input of the revenue model (MQL → SAL on
+accept, → recycled or disqualified on reject, by the reasons in revenue_model.yml). A row
+without an `event_id` gets one derived from its content, so the same file imported twice
+records each decision once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from revmachine.ingest.errors import RejectCode
+from revmachine.services.imports.common import ImportReport, Progress, no_progress
+from revmachine.services.imports.records import _reject, _run
+from revmachine.store import schema
+from revmachine.store.database import Database
+
+DECISIONS = ("accept", "reject")
+
+
+def decision_event_id(email: str, decision: str, occurred_at: dt.datetime) -> str:
+    key = f"{email}|{decision}|{occurred_at.isoformat()}"
+    return "decision:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def _apply_decision(
+    conn: Connection, row: dict[str, Any], now: dt.datetime, report: ImportReport
+) -> None:
+    decision = row["decision"].strip().lower()
+    if decision not in DECISIONS:
+        _reject(
+            report, row, RejectCode.BAD_VALUE, "decision", f"'{decision}' is not accept or reject"
+        )
+        return
+    p, r, d = schema.people, schema.sales_reps, schema.sales_decisions
+    person = conn.execute(select(p.c.id).where(p.c.email == row["email"])).scalar()
+    if person is None:
+        _reject(report, row, RejectCode.UNKNOWN_REFERENCE, "email", f"no person {row['email']}")
+        return
+    rep = None
+    if row.get("rep"):
+        rep = conn.execute(select(r.c.id).where(r.c.email == row["rep"])).scalar()
+        if rep is None:
+            _reject(report, row, RejectCode.UNKNOWN_REFERENCE, "rep", f"no rep {row['rep']}")
+            return
+    event_id = row.get("event_id") or decision_event_id(row["email"], decision, row["occurred_at"])
+    if conn.execute(select(d.c.id).where(d.c.event_id == event_id)).first() is not None:
+        report.unchanged += 1
+        return
+    conn.execute(
+        insert(d).values(
+            event_id=event_id,
+            person_id=person,
+            decision=decision,
+            reason=(row.get("reason") or "").strip().lower() or None,
+            rep_id=rep,
+            note=row.get("note"),
+            occurred_at=row["occurred_at"],
+            recorded_at=now,
+            source=report.source_name,
+        )
+    )
+    report.inserted += 1
+
+
+def import_decisions(
+    db: Database,
+    source: Path | bytes,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    return _run("decisions", db, source, now, name, mapping, progress, _apply_decision)
