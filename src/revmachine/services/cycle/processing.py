@@ -42,6 +42,7 @@ from revmachine.engine.instants import from_micros
 from revmachine.services.cycle.inputs import Cursors, PersonInputs, load_people_inputs
 from revmachine.services.cycle.versions import adopt
 from revmachine.store import schema
+from revmachine.store.bulk import insert_ignoring_conflicts
 from revmachine.store.database import Database
 
 BATCH = 2000
@@ -168,7 +169,8 @@ def _process_batch(
     new_inputs = load_people_inputs(conn, current, after=cursors, horizons=horizons)
     states: dict[int, JourneyState] = {}
     replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
-    appended = ProcessResult()
+    moves: list[Transition] = []
+    scores: list[ScoreChange] = []
     for pid in current:
         state = from_dict(stored[pid][1])
         person = new_inputs[pid]
@@ -178,7 +180,9 @@ def _process_batch(
             replace_from[pid] = min(i.occurred_at for i in person.inputs)
             continue
         summary.inputs += len(person.inputs)
-        appended += result + _advance(engine, state, now)
+        timers = _advance(engine, state, now)
+        moves.extend(result.transitions + timers.transitions)
+        scores.extend(result.score_changes)
         states[pid] = state
         summary.incremental += 1
     for pid in ids:
@@ -188,7 +192,6 @@ def _process_batch(
             replace_from[pid] = None
     replayed = load_people_inputs(conn, sorted(replace_from))
     previous_stage = _stages_before(conn, replace_from)
-    rows = ProcessResult()
     for pid, since in replace_from.items():
         person = replayed[pid]
         state, result = _replay(engine, person, now)
@@ -196,14 +199,15 @@ def _process_batch(
         kept = _from(result, since)
         if since is not None and pid in stored and stored[pid][0] != engine.version:
             kept = _bridge(engine, pid, since, previous_stage.get(pid), result) + kept
-        rows += kept
+        moves.extend(kept.transitions)
+        scores.extend(kept.score_changes)
         states[pid] = state
         summary.replayed += 1
     _delete_derived(conn, replace_from)
-    _insert_results(conn, appended + rows, now)
+    _insert_results(conn, moves, scores, now)
     _save_states(conn, states, engine, now)
-    summary.transitions += len(appended.transitions) + len(rows.transitions)
-    summary.score_changes += len(appended.score_changes) + len(rows.score_changes)
+    summary.transitions += len(moves)
+    summary.score_changes += len(scores)
 
 
 def _horizon(state: dict[str, Any]) -> dt.datetime | None:
@@ -295,42 +299,73 @@ def _delete_derived(conn: Connection, replace_from: dict[int, dt.datetime | None
             )
 
 
-def _insert_results(conn: Connection, result: ProcessResult, now: dt.datetime) -> None:
-    if result.transitions:
-        conn.execute(
-            insert(schema.stage_transitions), [_transition_row(t, now) for t in result.transitions]
-        )
-    if result.score_changes:
-        conn.execute(
-            insert(schema.score_changes), [_change_row(c, now) for c in result.score_changes]
-        )
+TRANSITION_COLUMNS = (
+    "person_id",
+    "from_stage",
+    "to_stage",
+    "occurred_at",
+    "reason",
+    "rule",
+    "model_version",
+    "recorded_at",
+)
+CHANGE_COLUMNS = (
+    "person_id",
+    "occurred_at",
+    "fit",
+    "behavior",
+    "total",
+    "reason",
+    "rule",
+    "model_version",
+    "recorded_at",
+)
 
 
-def _transition_row(t: Transition, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "person_id": t.person_id,
-        "from_stage": t.from_stage,
-        "to_stage": t.to_stage,
-        "occurred_at": t.occurred_at,
-        "reason": t.reason,
-        "rule": t.rule,
-        "model_version": t.model_version,
-        "recorded_at": now,
-    }
-
-
-def _change_row(c: ScoreChange, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "person_id": c.person_id,
-        "occurred_at": c.occurred_at,
-        "fit": c.fit,
-        "behavior": c.behavior,
-        "total": c.total,
-        "reason": c.reason,
-        "rule": c.rule,
-        "model_version": c.model_version,
-        "recorded_at": now,
-    }
+def _insert_results(
+    conn: Connection, moves: list[Transition], scores: list[ScoreChange], now: dt.datetime
+) -> None:
+    """Append the history rows through the bulk path (a million score changes through
+    SQLAlchemy's per-row parameter processing took half a minute)."""
+    insert_ignoring_conflicts(
+        conn,
+        schema.stage_transitions,
+        TRANSITION_COLUMNS,
+        (
+            (
+                t.person_id,
+                t.from_stage,
+                t.to_stage,
+                t.occurred_at,
+                t.reason,
+                t.rule,
+                t.model_version,
+                now,
+            )
+            for t in moves
+        ),
+        "id",
+    )
+    insert_ignoring_conflicts(
+        conn,
+        schema.score_changes,
+        CHANGE_COLUMNS,
+        (
+            (
+                c.person_id,
+                c.occurred_at,
+                c.fit,
+                c.behavior,
+                c.total,
+                c.reason,
+                c.rule,
+                c.model_version,
+                now,
+            )
+            for c in scores
+        ),
+        "id",
+    )
 
 
 def _save_states(
