@@ -1,0 +1,215 @@
+"""Routing new MQLs: rules → team, round robin and capacity, account owners, the fallback
+queue, assignments as events with their rule, and webhooks in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from handoff_support import (
+    MQL_AT,
+    NOW,
+    ROUTING,
+    add_activities,
+    add_people,
+    make_mqls,
+    person_row,
+    setup_org,
+    workspace,
+)
+from sqlalchemy import func, select
+
+from revmachine.services.cycle import process
+from revmachine.services.handoff import assign_lead, rep_queue, route_new_mqls
+from revmachine.services.handoff.errors import HandoffError, HandoffErrorCode
+from revmachine.store import schema
+from revmachine.store.database import Database
+
+US = [f"us{i}@buyer{i}.com" for i in range(1, 6)]
+
+
+def assignments(db: Database) -> list[tuple[str, str | None, str | None, str]]:
+    la, p, r = schema.lead_assignments, schema.people, schema.sales_reps
+    with db.reading() as conn:
+        return [
+            (row.email, row.rep, row.queue, row.rule)
+            for row in conn.execute(
+                select(p.c.email, r.c.email.label("rep"), la.c.queue, la.c.rule)
+                .select_from(
+                    la.join(p, p.c.id == la.c.person_id).outerjoin(r, r.c.id == la.c.rep_id)
+                )
+                .order_by(la.c.id)
+            )
+        ]
+
+
+def test_round_robin_with_capacity_then_fallback(db: Database) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(db, [person_row(e) for e in US])
+    make_mqls(db, ws, US)
+    run = route_new_mqls(db, ws, NOW)
+    # oldest MQL first; Ann and Bob alternate (Lena is a lead, not routed to) until both
+    # hold their capacity of 2; the fifth waits in the fallback queue
+    assert [(a.email, a.rep_email, a.queue, a.rule) for a in run.assignments] == [
+        (US[0], "ann@sales.example", None, "everyone_else"),
+        (US[1], "bob@sales.example", None, "everyone_else"),
+        (US[2], "ann@sales.example", None, "everyone_else"),
+        (US[3], "bob@sales.example", None, "everyone_else"),
+        (US[4], None, "unassigned", "fallback"),
+    ]
+    assert "at capacity" in run.assignments[4].reason
+    assert "round robin" in run.assignments[0].reason
+    # the SLA clock runs from the MQL entry: the default MQL SLA is 24h
+    assert run.assignments[0].due_at == MQL_AT + dt.timedelta(hours=24)
+    assert run.assignments[0].stage_entered_at == MQL_AT
+    # every assignment is an event with its rule and the routing version
+    assert assignments(db) == [(a.email, a.rep_email, a.queue, a.rule) for a in run.assignments]
+    la = schema.lead_assignments
+    with db.reading() as conn:
+        versions = set(conn.execute(select(la.c.routing_version)).scalars())
+    assert versions == {ws.routing_version}
+
+
+def test_routing_twice_routes_nobody_twice(db: Database) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(db, [person_row(e) for e in US[:2]])
+    make_mqls(db, ws, US[:2])
+    assert len(route_new_mqls(db, ws, NOW).assignments) == 2
+    # more activity and another processing run: same MQL entry, no new routing
+    add_activities(db, [(US[0], "webinar_attended", NOW)])
+    process(db, ws, NOW + dt.timedelta(minutes=5))
+    again = route_new_mqls(db, ws, NOW + dt.timedelta(minutes=10))
+    assert again.assignments == [] and again.closed == 0
+    assert len(assignments(db)) == 2
+
+
+def test_account_owner_and_rules_pick_the_team(db: Database) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(
+        db,
+        [
+            person_row("cto@bigco.com"),  # linked to bigco.com by its email domain
+            person_row("anna@firma.de", country="Germany"),
+            person_row("max@firma2.de", country="Germany"),
+        ],
+    )
+    make_mqls(db, ws, ["cto@bigco.com", "anna@firma.de", "max@firma2.de"])
+    run = route_new_mqls(db, ws, NOW)
+    got = [(a.email, a.rep_email, a.team, a.rule) for a in run.assignments]
+    assert got == [
+        ("cto@bigco.com", "otto@sales.example", "Enterprise East", "account_owner"),
+        ("anna@firma.de", "eve@sales.example", "EMEA", "emea"),
+        ("max@firma2.de", "eve@sales.example", "EMEA", "emea"),
+    ]
+    assert "owns the account of BigCo" in run.assignments[0].reason
+    # with the owner rule off, the rules decide
+    ws_rules = workspace(**{"account_owner: true": "account_owner: false"})
+    assert ws_rules.routing_version != ws.routing_version
+    assert ws_rules.version == ws.version  # routing never changes the model version
+
+
+def test_assignment_webhook_is_written_with_the_assignment(db: Database) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(db, [person_row(US[0])])
+    make_mqls(db, ws, US[:1])
+    run = route_new_mqls(db, ws, NOW)
+    o = schema.webhook_outbox
+    with db.reading() as conn:
+        rows = conn.execute(select(o.c.idempotency_key, o.c.endpoint, o.c.payload)).all()
+    assert len(rows) == 1
+    key, endpoint, payload = rows[0]
+    assert key == f"lead.assigned:{run.assignments[0].assignment_id}" and endpoint == "crm"
+    assert payload["event"] == "lead.assigned"
+    assert payload["data"]["lead"]["email"] == US[0]
+    assert payload["data"]["assignment"]["rep"] == "ann@sales.example"
+    assert payload["data"]["assignment"]["rule"] == "everyone_else"
+
+
+def test_a_failed_routing_run_leaves_no_assignment_and_no_webhook(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(db, [person_row(e) for e in US[:3]])
+    make_mqls(db, ws, US[:3])
+    from revmachine.services.handoff import routing as routing_module
+
+    real = routing_module.write_assignment
+    calls = {"n": 0}
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("crash half-way")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routing_module, "write_assignment", failing)
+    with pytest.raises(RuntimeError):
+        route_new_mqls(db, ws, NOW)
+    with db.reading() as conn:
+        for table in (schema.lead_assignments, schema.handoff_leads, schema.webhook_outbox):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+    monkeypatch.undo()
+    assert len(route_new_mqls(db, ws, NOW).assignments) == 3
+
+
+def test_a_recycled_lead_that_returns_is_routed_again(db: Database) -> None:
+    ws = workspace()
+    setup_org(db)
+    add_people(db, [person_row(US[0])])
+    make_mqls(db, ws, US[:1])
+    first = route_new_mqls(db, ws, NOW).assignments[0]
+    # 90 days without engagement: back to recycled; the open hand-off is closed
+    later = NOW + dt.timedelta(days=100)
+    process(db, ws, later)
+    run = route_new_mqls(db, ws, later)
+    assert run.assignments == [] and run.closed == 1
+    h = schema.handoff_leads
+    with db.reading() as conn:
+        status, outcome = conn.execute(select(h.c.status, h.c.outcome)).one()
+    assert (status, outcome) == ("closed", "recycled")
+    # a new demo request makes them an MQL again: a new hand-off, routed anew
+    again_at = later + dt.timedelta(days=1)
+    add_activities(db, [(US[0], "demo_request", again_at)])
+    process(db, ws, again_at + dt.timedelta(hours=1))
+    second = route_new_mqls(db, ws, again_at + dt.timedelta(hours=1)).assignments
+    assert len(second) == 1 and second[0].stage_entered_at == again_at
+    assert second[0].assignment_id != first.assignment_id
+    assert second[0].rep_email == "bob@sales.example"  # round robin goes on
+
+
+def test_manual_assignment_from_the_fallback_queue(db: Database) -> None:
+    ws = workspace(**{"capacity: 2": "capacity: 1"})
+    setup_org(db)
+    add_people(db, [person_row(e) for e in US[:3]])
+    make_mqls(db, ws, US[:3])
+    run = route_new_mqls(db, ws, NOW)
+    assert [a.queue for a in run.assignments] == [None, None, "unassigned"]
+    waiting = rep_queue(db, ws, "unassigned", NOW)
+    assert [q.lead.email for q in waiting.leads] == [US[2]]
+    with pytest.raises(HandoffError) as caught:
+        assign_lead(db, ws, US[2], "nobody@sales.example", NOW)
+    assert caught.value.code is HandoffErrorCode.UNKNOWN_REP
+    done = assign_lead(db, ws, US[2], "eve@sales.example", NOW, by="lena@sales.example")
+    assert (done.kind, done.rule, done.rep_email) == ("manual", "manual", "eve@sales.example")
+    assert done.due_at == NOW + dt.timedelta(hours=24)
+    assert rep_queue(db, ws, "unassigned", NOW).leads == []
+    assert [q.lead.email for q in rep_queue(db, ws, "eve@sales.example", NOW).leads] == [US[2]]
+
+
+def test_routing_file_without_rules_sends_everyone_to_the_fallback_queue(db: Database) -> None:
+    bare = ROUTING[: ROUTING.index("rules:")] + "sla:\n  escalation: flag\n"
+    ws = workspace(bare)
+    setup_org(db)
+    add_people(db, [person_row(US[0])])
+    make_mqls(db, ws, US[:1])
+    (only,) = route_new_mqls(db, ws, NOW).assignments
+    assert (only.queue, only.rule, only.reason) == (
+        "unassigned",
+        "fallback",
+        "no routing rule matched; waits in queue unassigned",
+    )
