@@ -186,6 +186,7 @@ def _open_lead_of(
             h.outerjoin(r, r.c.id == h.c.rep_id).outerjoin(js, js.c.person_id == h.c.person_id)
         )
         .where(h.c.person_id == pid)
+        .with_for_update(of=h)  # two reps deciding at once: the second waits, then sees it
     ).first()
     stage = workspace.routing.stage
     if row is not None and row.status == "open" and row.rep_id == rep.rep_id:

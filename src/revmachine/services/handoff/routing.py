@@ -155,7 +155,9 @@ def assign_lead(
         pid = find_person(conn, email)
         h = schema.handoff_leads
         current = conn.execute(
-            select(h.c.status, h.c.entered_at, h.c.stage).where(h.c.person_id == pid)
+            select(h.c.status, h.c.entered_at, h.c.stage)
+            .where(h.c.person_id == pid)
+            .with_for_update()
         ).first()
         summary = lead_summaries(conn, [pid])[pid]
         if summary.stage != stage or current is None or current.status != "open":
