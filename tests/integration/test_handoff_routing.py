@@ -146,26 +146,39 @@ def test_a_failed_routing_run_leaves_no_assignment_and_no_webhook(
 def test_a_recycled_lead_that_returns_is_routed_again(db: Database) -> None:
     ws = workspace()
     setup_org(db)
-    add_people(db, [person_row(US[0])])
-    make_mqls(db, ws, US[:1])
-    first = route_new_mqls(db, ws, NOW).assignments[0]
-    # 90 days without engagement: back to recycled; the open hand-off is closed
+    add_people(db, [person_row(e) for e in US[:2]])
+    make_mqls(db, ws, US[:2])
+    first = route_new_mqls(db, ws, NOW).assignments
+    assert [a.rep_email for a in first] == ["ann@sales.example", "bob@sales.example"]
+    # US[0] asks again right away: still the same MQL entry, not a new hand-off
+    add_activities(db, [(US[0], "demo_request", NOW)])
+    process(db, ws, NOW + dt.timedelta(minutes=1))
+    assert route_new_mqls(db, ws, NOW + dt.timedelta(minutes=1)).assignments == []
+    # 90 days without engagement: both recycled. US[1] comes back before routing runs
+    # again: its hand-off is still open, and the exit in between makes the entry new
     later = NOW + dt.timedelta(days=100)
     process(db, ws, later)
-    run = route_new_mqls(db, ws, later)
-    assert run.assignments == [] and run.closed == 1
-    h = schema.handoff_leads
+    back = later + dt.timedelta(days=1)
+    add_activities(db, [(US[1], "demo_request", back)])
+    process(db, ws, back + dt.timedelta(hours=1))
+    run = route_new_mqls(db, ws, back + dt.timedelta(hours=1))
+    assert run.closed == 1  # US[0], recycled and gone from the stage
+    assert [(a.email, a.stage_entered_at) for a in run.assignments] == [(US[1], back)]
+    h, p = schema.handoff_leads, schema.people
     with db.reading() as conn:
-        status, outcome = conn.execute(select(h.c.status, h.c.outcome)).one()
-    assert (status, outcome) == ("closed", "recycled")
-    # a new demo request makes them an MQL again: a new hand-off, routed anew
-    again_at = later + dt.timedelta(days=1)
-    add_activities(db, [(US[0], "demo_request", again_at)])
-    process(db, ws, again_at + dt.timedelta(hours=1))
-    second = route_new_mqls(db, ws, again_at + dt.timedelta(hours=1)).assignments
-    assert len(second) == 1 and second[0].stage_entered_at == again_at
-    assert second[0].assignment_id != first.assignment_id
-    assert second[0].rep_email == "bob@sales.example"  # round robin goes on
+        states = conn.execute(
+            select(p.c.email, h.c.status, h.c.outcome)
+            .join(p, p.c.id == h.c.person_id)
+            .order_by(p.c.email)
+        ).all()
+    assert [tuple(r) for r in states] == [(US[0], "closed", "recycled"), (US[1], "open", None)]
+    # US[0] comes back after its hand-off was closed: routed anew too
+    again = back + dt.timedelta(days=1)
+    add_activities(db, [(US[0], "demo_request", again)])
+    process(db, ws, again + dt.timedelta(hours=1))
+    second = route_new_mqls(db, ws, again + dt.timedelta(hours=1)).assignments
+    assert [(a.email, a.stage_entered_at) for a in second] == [(US[0], again)]
+    assert second[0].assignment_id not in {a.assignment_id for a in first}
 
 
 def test_manual_assignment_from_the_fallback_queue(db: Database) -> None:
