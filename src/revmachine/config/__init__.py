@@ -2,6 +2,7 @@
 
 - `revenue_model.yml` → `RevenueModel` (stages, thresholds, transitions, SLAs)
 - `scoring.yml` → `ScoringModel` (fit and behaviour rules, lists, caps, half-life)
+- `routing.yml` → `RoutingModel` (the sales hand-off: teams, rules, SLAs, webhooks)
 
 Nothing here touches a database or the clock; the engines compile these models.
 """
@@ -24,10 +25,20 @@ from revmachine.config.revenue_model import (
     StageKind,
     TransitionRule,
 )
+from revmachine.config.routing import (
+    Endpoint,
+    Escalation,
+    RoutingMethod,
+    RoutingModel,
+    RoutingRule,
+    TeamSpec,
+    WebhookEvent,
+)
 from revmachine.config.scoring import BehaviorRule, Cap, FitRule, Period, ScoringModel
 from revmachine.config.workspace import (
     Workspace,
     WorkspaceError,
+    default_routing,
     default_workspace,
     load_workspace,
     model_version,
@@ -41,22 +52,30 @@ __all__ = [
     "Cap",
     "Condition",
     "Duration",
+    "Endpoint",
+    "Escalation",
     "FitRule",
     "IssueCode",
     "ModelChange",
     "OverrideError",
     "Period",
     "RevenueModel",
+    "RoutingMethod",
+    "RoutingModel",
+    "RoutingRule",
     "ScoringModel",
     "Severity",
     "Stage",
     "StageKind",
     "Sweep",
+    "TeamSpec",
     "TransitionRule",
     "ValidationIssue",
+    "WebhookEvent",
     "Workspace",
     "WorkspaceError",
     "apply_overrides",
+    "default_routing",
     "default_workspace",
     "describe_change",
     "format_duration",

@@ -30,6 +30,9 @@ class IssueCode(StrEnum):
     CYCLE_WITHOUT_EXIT = "cycle_without_exit"  # stages that pass people around forever
     DEAD_END = "dead_end"  # an inventory stage nobody can leave
     OVERLAPPING_RULES = "overlapping_rules"  # two rules that always match together
+    UNKNOWN_TEAM = "unknown_team"  # routing.yml: a rule names a team not under `teams:`
+    UNKNOWN_REASON = "unknown_reason"  # a rejection reason not in routing.yml's list
+    PRIVATE_ADDRESS = "private_address"  # a webhook to a private or loopback address
 
 
 class Severity(StrEnum):

@@ -126,7 +126,9 @@ def apply_overrides(workspace: Workspace, overrides: Mapping[str, Any]) -> Works
     )
     if issues:
         raise OverrideError("; ".join(f"{i.file}: {i.message}" for i in issues))
-    return make_workspace(revenue, scoring, {**workspace.overrides, **overrides})
+    return make_workspace(
+        revenue, scoring, {**workspace.overrides, **overrides}, routing=workspace.routing
+    )
 
 
 def _names(items: Any) -> list[str]:

@@ -1,10 +1,16 @@
-"""A workspace directory (`revenue_model.yml`, `scoring.yml`) → one validated `Workspace`.
+"""A workspace directory (`revenue_model.yml`, `scoring.yml`, `routing.yml`) → one
+validated `Workspace`.
 
 `validate_workspace` reports every problem it can find in one pass (a schema error in one
 file does not hide name errors in the other); `load_workspace` returns the typed models or
 raises with the same list. The model version is a hash of the validated content, not of
 the bytes: editing a comment or re-indenting does not make a new version (and does not ask
 for a re-score), while any change of meaning does.
+
+`routing.yml` is optional (workspaces written before it existed get the default routing)
+and stays out of the model version on purpose: the version decides who is re-scored and
+replayed, and a routing change (a rep joins a team) must not re-score anyone. Routing has
+its own version, `Workspace.routing_version`, recorded on every assignment.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,13 +29,17 @@ from pydantic import BaseModel, ValidationError
 from revmachine.config.checks import check_workspace
 from revmachine.config.issues import IssueCode, ValidationIssue, did_you_mean, errors_in
 from revmachine.config.revenue_model import RevenueModel
+from revmachine.config.routing import RoutingModel
+from revmachine.config.routing_checks import check_routing
 from revmachine.config.scoring import ScoringModel
 from revmachine.config.source import SourceDocument, YamlSyntaxError, parse_yaml
 from revmachine.config.spec import key_names
 
 REVENUE_MODEL_FILE = "revenue_model.yml"
 SCORING_FILE = "scoring.yml"
-WORKSPACE_FILES: tuple[str, ...] = (REVENUE_MODEL_FILE, SCORING_FILE)
+ROUTING_FILE = "routing.yml"
+WORKSPACE_FILES: tuple[str, ...] = (REVENUE_MODEL_FILE, SCORING_FILE)  # required
+OPTIONAL_FILES: tuple[str, ...] = (ROUTING_FILE,)  # a built-in default when missing
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,14 +52,32 @@ class WorkspaceError(ValueError):
         self.issues = issues
 
 
+@cache
+def default_routing() -> RoutingModel:
+    """The shipped `routing.yml`, for workspaces that have none (parsed once)."""
+    package = resources.files("revmachine.config") / "defaults"
+    doc = parse_yaml((package / ROUTING_FILE).read_text(encoding="utf-8"), ROUTING_FILE)
+    issues: list[ValidationIssue] = []
+    routing = _typed(RoutingModel, doc, issues)
+    if routing is None:  # a packaging bug, not a user error
+        raise WorkspaceError(issues)
+    return routing
+
+
 @dataclass(frozen=True)
 class Workspace:
-    """The validated revenue model and scoring rules, and the version they make together."""
+    """The validated revenue model and scoring rules, and the version they make together;
+    the sales hand-off rules with their own version."""
 
     revenue: RevenueModel
     scoring: ScoringModel
     version: str
     overrides: Mapping[str, Any] = field(default_factory=dict)  # `--set` values applied
+    routing: RoutingModel = field(default_factory=default_routing)
+
+    @cached_property
+    def routing_version(self) -> str:
+        return content_hash({"routing": self.routing.model_dump(mode="json", exclude_none=True)})
 
 
 def canonical_content(revenue: RevenueModel, scoring: ScoringModel) -> dict[str, Any]:
@@ -61,14 +90,27 @@ def canonical_content(revenue: RevenueModel, scoring: ScoringModel) -> dict[str,
 
 def model_version(revenue: RevenueModel, scoring: ScoringModel) -> str:
     """16 hex digits of SHA-256 over the canonical content."""
-    text = json.dumps(canonical_content(revenue, scoring), sort_keys=True, separators=(",", ":"))
+    return content_hash(canonical_content(revenue, scoring))
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def make_workspace(
-    revenue: RevenueModel, scoring: ScoringModel, overrides: Mapping[str, Any] | None = None
+    revenue: RevenueModel,
+    scoring: ScoringModel,
+    overrides: Mapping[str, Any] | None = None,
+    routing: RoutingModel | None = None,
 ) -> Workspace:
-    return Workspace(revenue, scoring, model_version(revenue, scoring), dict(overrides or {}))
+    return Workspace(
+        revenue,
+        scoring,
+        model_version(revenue, scoring),
+        dict(overrides or {}),
+        routing if routing is not None else default_routing(),
+    )
 
 
 def read_workspace_texts(
@@ -78,8 +120,10 @@ def read_workspace_texts(
     file names in issues. Returns the workspace when there are no errors."""
     issues: list[ValidationIssue] = []
     docs: dict[str, SourceDocument] = {}
-    for name in WORKSPACE_FILES:
+    for name in WORKSPACE_FILES + OPTIONAL_FILES:
         shown = str(Path(origin) / name) if str(origin) else name
+        if name not in texts and name in OPTIONAL_FILES:
+            continue
         if name not in texts:
             issues.append(
                 ValidationIssue(
@@ -108,12 +152,18 @@ def read_workspace_texts(
             )
     revenue = _typed(RevenueModel, docs.get(REVENUE_MODEL_FILE), issues)
     scoring = _typed(ScoringModel, docs.get(SCORING_FILE), issues)
+    routing_doc = docs.get(ROUTING_FILE)
+    routing = _typed(RoutingModel, routing_doc, issues) if routing_doc else default_routing()
     if revenue is None or scoring is None:
         return None, issues
     issues.extend(check_workspace(revenue, scoring, docs[REVENUE_MODEL_FILE], docs[SCORING_FILE]))
-    if errors_in(issues):
+    if routing is not None and routing_doc is not None:
+        issues.extend(
+            check_routing(routing, revenue, scoring, routing_doc, docs[REVENUE_MODEL_FILE])
+        )
+    if errors_in(issues) or routing is None:
         return None, issues
-    return make_workspace(revenue, scoring), issues
+    return make_workspace(revenue, scoring, routing=routing), issues
 
 
 def _typed(model: type[M], doc: SourceDocument | None, issues: list[ValidationIssue]) -> M | None:
@@ -151,7 +201,9 @@ def _schema_issue(doc: SourceDocument, error: Any) -> ValidationIssue:
 def _read_directory(directory: str | Path) -> dict[str, str]:
     root = Path(directory)
     return {
-        n: (root / n).read_text(encoding="utf-8") for n in WORKSPACE_FILES if (root / n).is_file()
+        n: (root / n).read_text(encoding="utf-8")
+        for n in WORKSPACE_FILES + OPTIONAL_FILES
+        if (root / n).is_file()
     }
 
 
@@ -172,7 +224,7 @@ def load_workspace(directory: str | Path) -> Workspace:
 def default_texts() -> dict[str, str]:
     """The default workspace files shipped with revmachine."""
     package = resources.files("revmachine.config") / "defaults"
-    return {n: (package / n).read_text(encoding="utf-8") for n in WORKSPACE_FILES}
+    return {n: (package / n).read_text(encoding="utf-8") for n in WORKSPACE_FILES + OPTIONAL_FILES}
 
 
 def default_workspace() -> Workspace:

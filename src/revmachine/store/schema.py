@@ -345,3 +345,94 @@ processing_cursors = Table(
     Column("position", BigId, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# ---- Sales hand-off (issue 8: routing, queues, SLAs, webhooks) — migration 0003a ----------
+
+# Every assignment of a lead, append-only: routed, reassigned on an SLA breach, or by hand.
+# `stage_entered_at` names the hand-off episode (the person's entry into the routed stage).
+lead_assignments = Table(
+    "lead_assignments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("rep_id", ForeignKey("sales_reps.id"), index=True),
+    Column("team_id", ForeignKey("sales_teams.id")),
+    Column("queue", String(64)),
+    Column("rule", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("routing_version", String(64), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("stage_entered_at", UTCDateTime, nullable=False),
+    Column("by_rep_id", ForeignKey("sales_reps.id")),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind in ('routed', 'reassigned', 'manual')", name="kind"),
+    Index(None, "person_id", "occurred_at"),
+)
+
+# The current hand-off of each person (a cache of the assignments and decisions above):
+# who holds the lead, since when, when its SLA falls due, and whether it is still open.
+handoff_leads = Table(
+    "handoff_leads",
+    metadata,
+    Column("person_id", ForeignKey("people.id"), primary_key=True),
+    Column("stage", String(64), nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("assignment_id", ForeignKey("lead_assignments.id"), nullable=False),
+    Column("rep_id", ForeignKey("sales_reps.id"), index=True),
+    Column("team_id", ForeignKey("sales_teams.id")),
+    Column("queue", String(64)),
+    Column("assigned_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, index=True),
+    Column("status", String(12), nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("outcome", String(100)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('open', 'accepted', 'rejected', 'closed')", name="status"),
+)
+
+# SLA breaches, append-only: at most one per assignment, with what the escalation did.
+sla_breaches = Table(
+    "sla_breaches",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("assignment_id", ForeignKey("lead_assignments.id"), nullable=False, unique=True),
+    Column("rep_id", ForeignKey("sales_reps.id"), index=True),
+    Column("team_id", ForeignKey("sales_teams.id")),
+    Column("stage", String(64), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("escalated_to_id", ForeignKey("sales_reps.id")),
+    Column("reassignment_id", ForeignKey("lead_assignments.id")),
+    Column("reason", Text, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    CheckConstraint("action in ('reassign', 'flag')", name="action"),
+)
+
+# Outgoing webhooks, written in the transaction of the decision that causes them and
+# delivered at least once by a worker (a claim with a lease; a crash re-sends).
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSONDoc, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("claim", String(64)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("idempotency_key", "endpoint"),
+    CheckConstraint("status in ('pending', 'delivered', 'dead')", name="status"),
+    Index(None, "status", "next_attempt_at"),
+)

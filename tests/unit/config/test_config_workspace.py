@@ -22,7 +22,7 @@ from revmachine.config.workspace import default_texts
 
 def test_default_workspace_is_valid_without_warnings(tmp_path: Path) -> None:
     written = write_default_workspace(tmp_path)
-    assert sorted(p.name for p in written) == ["revenue_model.yml", "scoring.yml"]
+    assert sorted(p.name for p in written) == ["revenue_model.yml", "routing.yml", "scoring.yml"]
     assert validate_workspace(tmp_path) == []
 
 
@@ -63,7 +63,7 @@ def test_sla_fields_are_parsed_as_durations() -> None:
 def test_write_default_workspace_keeps_existing_files(tmp_path: Path) -> None:
     (tmp_path / "scoring.yml").write_text("# mine\n", encoding="utf-8")
     written = write_default_workspace(tmp_path)
-    assert [p.name for p in written] == ["revenue_model.yml"]
+    assert [p.name for p in written] == ["revenue_model.yml", "routing.yml"]
     assert (tmp_path / "scoring.yml").read_text(encoding="utf-8") == "# mine\n"
     write_default_workspace(tmp_path, overwrite=True)
     assert (tmp_path / "scoring.yml").read_text(encoding="utf-8") == default_texts()["scoring.yml"]
