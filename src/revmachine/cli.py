@@ -146,12 +146,7 @@ MODEL_INPUTS = {"people", "activities", "opportunities", "decisions"}
 
 
 def _run_model(store: Database, workspace: Workspace) -> None:
-    from revmachine.cli_cycle import print_process_summary
-    from revmachine.services.cycle import process
-
-    with progress_bar("processing people") as bar:
-        summary = process(store, workspace, _now(), progress=bar)
-    print_process_summary(summary)
+    cli_cycle.run_cycle(store, workspace, _now())
 
 
 def _print_report(report: object) -> None:

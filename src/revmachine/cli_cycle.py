@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,6 +21,10 @@ from revmachine.cli_support import (
     progress_bar,
     workspace_dir,
 )
+
+if TYPE_CHECKING:
+    from revmachine.config import Workspace
+    from revmachine.store.database import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -79,14 +84,25 @@ def process_command(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Run the revenue model over everything new: scores, stages, timers."""
-    from revmachine.services.cycle import process
+    """Run the revenue model over everything new (scores, stages, timers), then route."""
+    run_cycle(open_store(db), open_workspace(workspace), parse_when(as_of) or now())
 
-    ws = open_workspace(workspace)
-    store = open_store(db)
+
+def run_cycle(store: Database, workspace: Workspace, when: dt.datetime) -> None:
+    """Process what is new, then route the new MQLs: what follows every import."""
+    from revmachine.services.cycle import process
+    from revmachine.services.handoff import route_new_mqls
+
     with progress_bar("processing people") as bar:
-        summary = process(store, ws, parse_when(as_of) or now(), progress=bar)
+        summary = process(store, workspace, when, progress=bar)
     print_process_summary(summary)
+    routed = route_new_mqls(store, workspace, when)
+    if routed.assignments:
+        console.print(
+            f"routed {len(routed.assignments):,} new {workspace.routing.stage} lead(s): "
+            f"{routed.to_reps:,} to reps, {routed.to_queue:,} to the fallback queue "
+            "(`revmachine queue REP`)"
+        )
 
 
 def print_process_summary(summary: object) -> None:

@@ -45,11 +45,10 @@ def demo(
     ] = None,
 ) -> None:
     """Generate a demo B2B company, run its revenue cycle, and summarise it."""
-    from revmachine.cli_cycle import print_process_summary
+    from revmachine.cli_cycle import run_cycle
     from revmachine.cli_support import open_store, open_workspace
     from revmachine.config import write_default_workspace
     from revmachine.demo import generate, load_demo, write_ground_truth
-    from revmachine.services.cycle import process
     from revmachine.store import schema
 
     started = time.perf_counter()
@@ -83,9 +82,7 @@ def demo(
         )
     write_ground_truth(world, directory / "truth")
     as_of = dt.datetime.combine(world.end, dt.time(), dt.UTC)
-    with progress_bar("running the revenue cycle") as bar:
-        summary = process(store, workspace, as_of, progress=bar)
-    print_process_summary(summary)
+    run_cycle(store, workspace, as_of)
     print_summary(store, workspace, as_of)
     console.print(
         f"\nDone in {time.perf_counter() - started:.0f} s. The workspace is {directory}/."

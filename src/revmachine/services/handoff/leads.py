@@ -65,6 +65,8 @@ def load_leads(conn: Connection, person_ids: Sequence[int]) -> dict[int, Lead]:
         rows = conn.execute(
             select(
                 p.c.id,
+                p.c.email,
+                p.c.unsubscribed,
                 p.c.attributes,
                 p.c.account_id,
                 *[p.c[f] for f in FACT_FIELDS],
@@ -92,8 +94,9 @@ def load_leads(conn: Connection, person_ids: Sequence[int]) -> dict[int, Lead]:
                 accounts[r["id"]] = (facts, r["owner_id"])
         for r in people:
             account, owner = accounts.get(r["account_id"], (None, None))
-            values = {f: r[f] for f in FACT_FIELDS if f != "unsubscribed"}
+            values = {f: r[f] for f in FACT_FIELDS}
             facts_ = PersonFacts(
+                email=r["email"],
                 **values,
                 unsubscribed=bool(r["unsubscribed"]),
                 attributes=dict(r["attributes"] or {}),
