@@ -13,7 +13,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -23,9 +22,11 @@ from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     finish_run,
     new_id,
+    new_report,
     no_progress,
     prepare,
     start_run,
@@ -66,18 +67,17 @@ class Snapshot:
 
 def import_opportunities(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare("opportunities", source, name=name, mapping=mapping)
-    report = ImportReport("opportunities", prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report("opportunities", prepared, outcomes)
     frame = prepared.frame.sort(LINE)
     with db.transaction() as conn:
         run_id = start_run(conn, report, now)
@@ -235,6 +235,7 @@ def _apply(
         _add_history(conn, opp_id, snapshots, now, source)
         _set_contacts(conn, opp_id, contacts)
         report.inserted += 1
+        report.note(row[LINE], "created", opp_id)
         return
     history = _history(conn, existing)
     before = [s for s in history if s.occurred_at <= incoming.occurred_at]
@@ -269,8 +270,10 @@ def _apply(
             )
         )
         report.updated += 1
+        report.note(row[LINE], "updated", existing)
     else:
         report.unchanged += 1
+        report.note(row[LINE], "unchanged", existing)
     _set_contacts(conn, existing, contacts)
 
 

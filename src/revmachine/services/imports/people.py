@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,9 +16,11 @@ from revmachine.model.emails import email_domain, is_personal_domain
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     finish_run,
     lookup,
+    new_report,
     no_progress,
     prepare,
     start_run,
@@ -45,29 +46,31 @@ _DIRECT = (
 
 def import_people(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare("people", source, name=name, mapping=mapping)
-    report = ImportReport("people", prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report("people", prepared, outcomes)
     frame = prepared.frame
     with db.transaction() as conn:
         run_id = start_run(conn, report, now)
         refs = _References.load(conn, frame)
         records: dict[str, MergeResult] = {}
         order: list[str] = []
+        lines: dict[str, list[int]] = {}
         total = frame.height
         for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
             record = refs.record(row, now, report)
             if record is None:
                 continue
+            if report.outcomes is not None:
+                lines.setdefault(record.email, []).append(row[LINE])
             if record.email not in records:
                 order.append(record.email)
                 records[record.email] = merge(None, record)
@@ -79,6 +82,10 @@ def import_people(
         results = [_merge_into(stored.get(email), records[email].state) for email in order]
         inserted, updated, unchanged = save_results(conn, results, now, f"import:{run_id}")
         report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
+        for result in results:
+            status = "created" if result.created else "updated" if result.changed else "unchanged"
+            for line in lines.get(result.state.email, ()):
+                report.note(line, status, result.state.id)
         finish_run(conn, report, now)
         progress(total, total)
     report.seconds = clock.seconds()
