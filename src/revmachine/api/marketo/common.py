@@ -19,11 +19,16 @@ def marketo_problem(code: MarketoCode, message: str) -> ApiProblem:
 
 async def params(request: Request) -> dict[str, str]:
     """Query parameters, plus a form-encoded body (the `_method=GET` query style)."""
-    found = dict(request.query_params)
+    pairs = list(request.query_params.multi_items())
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         body = (await request.body()).decode("utf-8", errors="replace")
-        found.update(parse_qsl(body, keep_blank_values=True))
+        pairs.extend(parse_qsl(body, keep_blank_values=True))
+    # A list sent as repeated keys (`fields=a&fields=b`, what `requests` makes of a Python
+    # list) means the same as Marketo's comma-separated form (`fields=a,b`).
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        found[key] = f"{found[key]},{value}" if key in found else value
     return found
 
 

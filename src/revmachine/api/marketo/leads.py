@@ -226,7 +226,7 @@ async def get_leads(
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PEOPLE_READ))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_query, ctx, principal, dict(request.query_params))
+    return await run_in_threadpool(_query, ctx, principal, await params(request))
 
 
 @router.get("/lead/{lead_id}.json", summary="One lead by id")

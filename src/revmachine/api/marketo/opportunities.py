@@ -29,6 +29,7 @@ from revmachine.api.paging import decode_cursor, encode_cursor
 from revmachine.api.permissions import Permission
 from revmachine.api.state import ApiContext, context
 from revmachine.services.imports.batch import upsert_batch
+from revmachine.services.imports.opportunities import add_contacts
 from revmachine.store import schema
 
 router = APIRouter(prefix="/rest/v1", tags=["marketo"])
@@ -87,6 +88,24 @@ def _our_record(o: dict[str, Any], now: str) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+def _with_current(o: dict[str, Any], row: Any) -> dict[str, Any]:
+    """A sync names only what changed; a revmachine snapshot is the whole deal, so the
+    fields not sent are taken from the deal as it stands."""
+    if row is None:
+        return o
+    filled = dict(o)
+    filled.setdefault("createdAt", row.created_at.isoformat())
+    if "amount" not in o and row.amount is not None:
+        filled["amount"] = str(row.amount)
+    if "stage" not in o and row.stage is not None:
+        filled["stage"] = row.stage
+    if "closeDate" not in o and row.close_date is not None:
+        filled["closeDate"] = row.close_date.isoformat()
+    if "isClosed" not in o and "isWon" not in o:
+        filled["isClosed"], filled["isWon"] = row.status != "open", row.status == "won"
+    return filled
+
+
 def _sync(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
     records = input_list(doc, ctx.settings.marketo_max_batch)
     action = doc.get("action") or "createOrUpdate"
@@ -96,11 +115,13 @@ def _sync(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[st
         raise marketo_problem(MarketoCode.INVALID_DATA, "only dedupeBy=dedupeFields is supported")
     ids = [r.get("externalOpportunityId") for r in records if isinstance(r, dict)]
     with ctx.db.reading() as conn:
-        known = set(
-            conn.execute(
-                select(_O.c.external_id).where(_O.c.external_id.in_([str(i) for i in ids if i]))
-            ).scalars()
-        )
+        current = {
+            row.external_id: row
+            for row in conn.execute(
+                select(_O).where(_O.c.external_id.in_([str(i) for i in ids if i]))
+            )
+        }
+    known = set(current)
     now = ctx.now().isoformat()
     results: dict[int, dict[str, Any]] = {}
     plan: list[tuple[int, dict[str, Any]]] = []
@@ -120,7 +141,8 @@ def _sync(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[st
                     MarketoCode.FIELD_NOT_FOUND, f"Field '{unknown[0]}' not found", seq=i
                 )
             else:
-                plan.append((i, _our_record(r, now)))
+                existing = current.get(str(r["externalOpportunityId"]))
+                plan.append((i, _our_record(_with_current(r, existing), now)))
     if plan:
         batch = upsert_batch(
             "opportunities",
@@ -222,7 +244,7 @@ async def get_opportunities(
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.OPPORTUNITIES_READ))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_query, ctx, principal, dict(request.query_params))
+    return await run_in_threadpool(_query, ctx, principal, await params(request))
 
 
 @router.get("/opportunities/describe.json", summary="The opportunity fields")
@@ -259,46 +281,27 @@ def _roles(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[s
     lead_ids = [r.get("leadId") for r in records if isinstance(r, dict)]
     with ctx.db.reading() as conn:
         emails = lead_ids_to_emails(conn, [i for i in lead_ids if isinstance(i, int)])
-        opps = {
-            e: (i, created)
-            for e, i, created in conn.execute(select(_O.c.external_id, _O.c.id, _O.c.created_at))
-        }
     results: dict[int, dict[str, Any]] = {}
-    plan: list[tuple[int, dict[str, Any]]] = []
+    plan: list[tuple[int, tuple[str, int, str | None]]] = []
     for i, r in enumerate(records):
         lead_id = r.get("leadId") if isinstance(r, dict) else None
-        email = emails.get(lead_id) if isinstance(lead_id, int) else None
-        opp = opps.get(str(r.get("externalOpportunityId"))) if isinstance(r, dict) else None
-        if email is None:
+        if not isinstance(lead_id, int) or lead_id not in emails:
             results[i] = skipped(MarketoCode.LEAD_NOT_FOUND, "Lead not found", seq=i)
-        elif opp is None:
-            results[i] = skipped(MarketoCode.INVALID_DATA, "Opportunity not found", seq=i)
-        else:
-            role = str(r.get("role") or "").replace(";", ",").replace(":", " ")
-            plan.append(
-                (
-                    i,
-                    {
-                        "opportunity_id": r["externalOpportunityId"],
-                        "created_at": opp[1].isoformat(),
-                        "contacts": f"{email}:{role}" if role else email,
-                    },
-                )
+        elif not r.get("externalOpportunityId"):
+            results[i] = skipped(
+                MarketoCode.INVALID_DATA, "externalOpportunityId is required", seq=i
             )
+        else:
+            role = str(r["role"])[:100] if r.get("role") else None
+            plan.append((i, (str(r["externalOpportunityId"]), lead_id, role)))
     if plan:
-        batch = upsert_batch(
-            "opportunities",
-            ctx.db,
-            [record for _, record in plan],
-            now=ctx.now(),
-            name=f"marketo:{principal.key.client_id}",
-        )
-        for (i, _), outcome in zip(plan, batch.results, strict=True):
-            if outcome.status == "rejected":
-                message = "; ".join(e.message for e in outcome.errors)
-                results[i] = skipped(MarketoCode.INVALID_DATA, message, seq=i)
-            else:
-                results[i] = {"seq": i, "status": "updated", "marketoGUID": str(outcome.id)}
+        linked = add_contacts(ctx.db, [link for _, link in plan])
+        for (i, _), opp_id in zip(plan, linked, strict=True):
+            results[i] = (
+                {"seq": i, "status": "updated", "marketoGUID": str(opp_id)}
+                if opp_id is not None
+                else skipped(MarketoCode.INVALID_DATA, "Opportunity not found", seq=i)
+            )
     return ok([results[i] for i in range(len(records))])
 
 

@@ -323,3 +323,24 @@ def _set_contacts(conn: Connection, opp_id: int, contacts: list[tuple[int, str |
     ]
     if rows:
         conn.execute(insert(oc), rows)
+
+
+def add_contacts(db: Database, links: list[tuple[str, int, str | None]]) -> list[int | None]:
+    """Link people to deals as contacts, without a new snapshot of the deal.
+
+    `links` are (opportunity external id, person id, role); the answer is each link's
+    opportunity row id, None where no deal has that external id. A link that exists is
+    left as it is.
+    """
+    opp = schema.opportunities
+    found: list[int | None] = []
+    with db.transaction() as conn:
+        wanted = sorted({e for e, _, _ in links})
+        stmt = select(opp.c.external_id, opp.c.id).where(opp.c.external_id.in_(wanted))
+        ids = {external_id: int(opp_id) for external_id, opp_id in conn.execute(stmt)}
+        for external_id, person_id, role in links:
+            opp_id = ids.get(external_id)
+            found.append(opp_id)
+            if opp_id is not None:
+                _set_contacts(conn, opp_id, [(person_id, role)])
+    return found
