@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -18,9 +19,20 @@ import uvicorn
 from revmachine.api import ApiSettings, create_app
 from revmachine.config import Workspace, default_workspace
 from revmachine.services.keys import Role, create_key
+from revmachine.store import migrate
 from revmachine.store.database import Database
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def sqlite_store(directory: Path) -> Iterator[Database]:
+    """A migrated SQLite store, for tests whose subject does not depend on the backend."""
+    store = Database(f"sqlite:///{directory / 'api.db'}")
+    migrate.upgrade(store)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 @dataclass

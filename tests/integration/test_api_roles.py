@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from api_support import Server, serving
+from api_support import Server, serving, sqlite_store
 from fastapi.routing import APIRoute
 from sqlalchemy import update
 
@@ -46,6 +47,12 @@ def test_every_route_but_the_public_ones_depends_on_authenticate() -> None:
     unguarded = [path for path, r in routes if not _depends_on(r.dependant, authenticate)]
     assert set(unguarded) <= PUBLIC, unguarded
     assert "/identity/oauth/token" in unguarded  # the check can tell the two apart
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """Roles are checked above the store: SQLite alone (the store is tested on both)."""
+    yield from sqlite_store(tmp_path)
 
 
 @pytest.fixture
@@ -193,3 +200,13 @@ def test_admin_manages_keys_and_a_revoked_or_unknown_key_is_refused(
             )
         expired = http.get("/v1/people", headers={"Authorization": f"Bearer {token}"})
         assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_the_openapi_document_is_published_and_names_the_routes(server: Server) -> None:
+    with server.client() as http:
+        doc = http.get("/openapi.json").json()
+        assert http.get("/docs").status_code == 200
+    assert {"/v1/people", "/v1/activities", "/rest/v1/leads.json", "/identity/oauth/token"} <= set(
+        doc["paths"]
+    )
+    assert "next_cursor" in str(doc["components"]["schemas"])
