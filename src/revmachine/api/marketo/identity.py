@@ -24,7 +24,6 @@ def _oauth_error(error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=401)
 
 
-@router.api_route("/identity/oauth/token", methods=["GET", "POST"], summary="Access token")
 async def token(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Any:
     """`grant_type=client_credentials&client_id=…&client_secret=…` (query or form)."""
     from starlette.concurrency import run_in_threadpool
@@ -45,3 +44,13 @@ async def token(request: Request, ctx: Annotated[ApiContext, Depends(context)]) 
         "expires_in": issued.expires_in,
         "scope": issued.key.name,
     }
+
+
+router.add_api_route("/identity/oauth/token", token, methods=["GET"], summary="Access token")
+router.add_api_route(
+    "/identity/oauth/token",
+    token,
+    methods=["POST"],
+    summary="Access token (form-encoded)",
+    operation_id="token_post",
+)
