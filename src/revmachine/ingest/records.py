@@ -62,6 +62,7 @@ def records_table(
     """
     header: dict[str, None] = {}
     keys_by_lower: dict[str, str] = {}
+    canonical_of: dict[str, str] = {}  # each distinct key is normalised once, not per record
     rows: list[dict[str, str | None]] = []
     lines: list[int] = []
     rejections: list[RowRejection] = []
@@ -74,13 +75,19 @@ def records_table(
         row: dict[str, str | None] = {}
         problem: RowRejection | None = None
         for key, value in record.items():
-            if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-                problem = RowRejection(
-                    line, RejectCode.BAD_VALUE, None, f"'{str(key)[:MAX_KEY]}…' is not a field name"
-                )
-                break
-            # Keys that differ only in case or spacing are one column (as a CSV header would be).
-            canonical = keys_by_lower.setdefault(_key(key), key.strip())
+            canonical = canonical_of.get(key) if isinstance(key, str) else None
+            if canonical is None:
+                if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+                    problem = RowRejection(
+                        line,
+                        RejectCode.BAD_VALUE,
+                        None,
+                        f"'{str(key)[:MAX_KEY]}…' is not a field name",
+                    )
+                    break
+                # Keys that differ only in case or spacing are one column (as in a CSV header).
+                canonical = keys_by_lower.setdefault(_key(key), key.strip())
+                canonical_of[key] = canonical
             try:
                 text = _cell(canonical, value)
             except ValueError as exc:
