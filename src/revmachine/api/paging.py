@@ -38,7 +38,7 @@ def decode_cursor(cursor: str | None, filters: Mapping[str, Any]) -> int:
         query = str(doc["q"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ApiProblem(400, "bad-cursor", "the cursor is not one this API gave out") from exc
-    if query != fingerprint(filters) or after < 0:
+    if query != fingerprint(filters) or not 0 <= after < 2**63:
         raise ApiProblem(
             400,
             "bad-cursor",

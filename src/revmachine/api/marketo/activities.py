@@ -7,6 +7,7 @@ A paging token is a position in revmachine's event log (arrival order, see
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from revmachine.api.marketo.common import (
     input_list,
     json_body,
     marketo_problem,
+    parse_ids,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, skipped
@@ -71,8 +73,8 @@ def paging_token(
     if not sinceDatetime:
         raise marketo_problem(MarketoCode.INVALID_DATA, "sinceDatetime is required")
     try:
-        since = parse_timestamp(sinceDatetime)
-    except TimestampError as exc:
+        since = parse_timestamp(sinceDatetime).astimezone(dt.UTC)
+    except (TimestampError, OverflowError, ValueError) as exc:
         raise marketo_problem(MarketoCode.INVALID_DATA, str(exc)) from exc
     with ctx.db.reading() as conn:
         position = position_at(conn, since)
@@ -122,10 +124,7 @@ def activities(
             ) from exc
     lead_ids: list[int] | None = None
     if leadIds:
-        try:
-            lead_ids = [int(v) for v in split_values(leadIds, "leadIds", limit=30)]
-        except ValueError as exc:
-            raise marketo_problem(MarketoCode.INVALID_DATA, "leadIds must be numbers") from exc
+        lead_ids = parse_ids(split_values(leadIds, "leadIds", limit=30), "leadIds")
     size = batch_size(batchSize)
     with ctx.db.reading() as conn:
         head = feed_head(conn)
@@ -154,7 +153,7 @@ def _external(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dic
     types = {t.id: t for t in numbered_types(ctx.db, ctx.now())}
     lead_ids = [r.get("leadId") for r in records if isinstance(r, dict)]
     with ctx.db.reading() as conn:
-        emails = lead_ids_to_emails(conn, [i for i in lead_ids if isinstance(i, int)])
+        emails = lead_ids_to_emails(conn, lead_ids)
     results: dict[int, dict[str, Any]] = {}
     plan: list[tuple[int, dict[str, Any]]] = []
     for i, r in enumerate(records):

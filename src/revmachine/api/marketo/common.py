@@ -76,3 +76,21 @@ def batch_size(text: str | None, default: int = 300, maximum: int = 300) -> int:
             MarketoCode.INVALID_DATA, f"batchSize must be between 1 and {maximum}"
         )
     return size
+
+
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: object) -> bool:
+    """A JSON value that can name a row (an int within the 64-bit id range)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def parse_ids(values: list[str], name: str) -> list[int]:
+    try:
+        found = [int(v) for v in values]
+    except ValueError as exc:
+        raise marketo_problem(MarketoCode.INVALID_DATA, f"{name} must be numbers") from exc
+    if not all(is_id(v) for v in found):
+        raise marketo_problem(MarketoCode.INVALID_DATA, f"{name} must be ids (1 to {MAX_ID})")
+    return found

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import Connection, select
 from starlette.concurrency import run_in_threadpool
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
+    MAX_ID,
     batch_size,
     input_list,
+    is_id,
     json_body,
     marketo_problem,
     params,
+    parse_ids,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, ok, skipped
@@ -58,10 +61,7 @@ def _field_list(text: str | None) -> list[str]:
 def _filter_values(column_type: str, values: list[str]) -> list[Any]:
     if column_type != "integer":
         return values
-    try:
-        return [int(v) for v in values]
-    except ValueError as exc:
-        raise marketo_problem(MarketoCode.INVALID_DATA, "filterValues must be numbers") from exc
+    return list(parse_ids(values, "filterValues"))
 
 
 def _query(ctx: ApiContext, principal: Principal, p: dict[str, str]) -> dict[str, Any]:
@@ -151,6 +151,8 @@ def _plan(
             try:
                 value = int(value)
             except (TypeError, ValueError):
+                value = None
+            if not is_id(value):
                 results[i] = skipped(MarketoCode.INVALID_DATA, f"'{spec.rest}' must be a number")
                 continue
         keys[i] = value.strip().lower() if isinstance(value, str) else value
@@ -231,7 +233,7 @@ async def get_leads(
 
 @router.get("/lead/{lead_id}.json", summary="One lead by id")
 def get_lead(
-    lead_id: int,
+    lead_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PEOPLE_READ))],
     fields: str | None = None,
@@ -251,6 +253,8 @@ def describe_leads(
     return ok(describe())
 
 
-def lead_ids_to_emails(conn: Connection, ids: list[int]) -> dict[int, str]:
+def lead_ids_to_emails(conn: Connection, ids: list[Any]) -> dict[int, str]:
+    """Email by lead id, for the values of `ids` that can be ids at all."""
+    ids = [i for i in ids if is_id(i)]
     p = schema.people
     return {int(i): e for i, e in conn.execute(select(p.c.id, p.c.email).where(p.c.id.in_(ids)))}

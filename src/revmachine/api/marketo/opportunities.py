@@ -21,6 +21,7 @@ from revmachine.api.marketo.common import (
     json_body,
     marketo_problem,
     params,
+    parse_ids,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, skipped
@@ -201,10 +202,7 @@ def _query(ctx: ApiContext, principal: Principal, p: dict[str, str]) -> dict[str
     filters = {"marketo": "opportunities", "by": filter_type, "values": values}
     after = decode_cursor(p.get("nextPageToken"), filters)
     if filter_type in ("marketoGUID", "idField"):
-        try:
-            where = _O.c.id.in_([int(v) for v in values])
-        except ValueError as exc:
-            raise marketo_problem(MarketoCode.INVALID_DATA, "marketoGUID is a number") from exc
+        where = _O.c.id.in_(parse_ids(values, "marketoGUID values"))
     else:
         where = _O.c.external_id.in_(values)
     stmt = select(_O).where(where, _O.c.id > after).order_by(_O.c.id).limit(size + 1)
@@ -280,7 +278,7 @@ def _roles(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[s
     records = input_list(doc, ctx.settings.marketo_max_batch)
     lead_ids = [r.get("leadId") for r in records if isinstance(r, dict)]
     with ctx.db.reading() as conn:
-        emails = lead_ids_to_emails(conn, [i for i in lead_ids if isinstance(i, int)])
+        emails = lead_ids_to_emails(conn, lead_ids)
     results: dict[int, dict[str, Any]] = {}
     plan: list[tuple[int, tuple[str, int, str | None]]] = []
     for i, r in enumerate(records):

@@ -13,7 +13,7 @@ from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.paging import decode_cursor, encode_cursor
 from revmachine.api.permissions import Permission
 from revmachine.api.problems import ApiProblem
-from revmachine.api.routers.common import CursorQuery, LimitQuery, page_limit
+from revmachine.api.routers.common import CursorQuery, LimitQuery, aware, page_limit
 from revmachine.api.schemas import ActivityFeed, BatchRequest, BatchResponse
 from revmachine.api.state import ApiContext, context
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
@@ -94,8 +94,7 @@ def activity_feed(
     size = page_limit(limit, ctx.settings.page_size, ctx.settings.max_page_size)
     with ctx.db.reading() as conn:
         if cursor is None and since is not None:
-            when = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-            after = position_at(conn, when)
+            after = position_at(conn, aware(since) or since)
         else:
             after = decode_cursor(cursor, filters)
         rows = queries.activity_feed(

@@ -12,7 +12,15 @@ from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.paging import decode_cursor, encode_cursor
 from revmachine.api.permissions import Permission
-from revmachine.api.routers.common import CursorQuery, LimitQuery, not_found, page_limit
+from revmachine.api.routers.common import (
+    CursorQuery,
+    IdQuery,
+    LimitQuery,
+    ScoreQuery,
+    aware,
+    not_found,
+    page_limit,
+)
 from revmachine.api.schemas import (
     ActivityFeed,
     BatchRequest,
@@ -67,10 +75,10 @@ def search_people(
     company: str | None = None,
     country: str | None = None,
     lead_source: str | None = None,
-    account_id: int | None = None,
+    account_id: IdQuery = None,
     owner: Annotated[str | None, Query(description="the owning rep's email")] = None,
     stage: str | None = None,
-    min_score: float | None = None,
+    min_score: ScoreQuery = None,
     created_since: dt.datetime | None = None,
     updated_since: dt.datetime | None = None,
     limit: int | None = LimitQuery,
@@ -87,8 +95,8 @@ def search_people(
         owner_email=owner,
         stage=stage,
         min_score=min_score,
-        created_since=created_since,
-        updated_since=updated_since,
+        created_since=aware(created_since),
+        updated_since=aware(updated_since),
     )
     filters = asdict(f) | {"scope": principal.owner_scope}
     after = decode_cursor(cursor, filters)
@@ -152,7 +160,7 @@ def person_explanation(
     """What `revmachine explain` prints, as JSON: each rule's points and what they are
     worth now (decay), and every stage move with its rule."""
     _person_id(ctx, ref, principal)
-    when = _aware(as_of) or ctx.now()
+    when = aware(as_of) or ctx.now()
     email = ref
     if ref.isdigit():
         with ctx.db.reading() as conn:
@@ -196,10 +204,3 @@ def person_activities(
     rows = rows[:size]
     last = rows[-1]["id"] if rows else after
     return {"data": rows, "next_cursor": encode_cursor(last, filters), "has_more": more}
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """Query times without an offset are UTC, as everywhere in revmachine."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)

@@ -16,7 +16,7 @@ from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.paging import decode_cursor, encode_cursor
 from revmachine.api.permissions import Permission
-from revmachine.api.routers.common import CursorQuery, LimitQuery, not_found, page_limit
+from revmachine.api.routers.common import CursorQuery, IdQuery, LimitQuery, not_found, page_limit
 from revmachine.api.schemas import BatchRequest, BatchResponse
 from revmachine.api.state import ApiContext, context
 from revmachine.services import queries
@@ -167,7 +167,7 @@ def upsert_costs(
 def list_costs(
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PROGRAMS_READ))],
-    program_id: int | None = None,
+    program_id: IdQuery = None,
     limit: int | None = LimitQuery,
     cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:

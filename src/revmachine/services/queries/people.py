@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Select, String, func, select
 
 from revmachine.store import schema
 
+#: The largest id a 64-bit column holds: a larger number names no one.
+MAX_ID = 2**63 - 1
 _P, _J, _R = schema.people, schema.journey_states, schema.sales_reps
 
 PERSON_COLUMNS = (
@@ -106,11 +108,12 @@ def find_people(
 def person_id_for(conn: Connection, ref: str, owner_id: int | None) -> int | None:
     """A person by id (digits) or email, None if unknown or outside `owner_id`'s leads."""
     stmt = select(_P.c.id)
-    stmt = (
-        stmt.where(_P.c.id == int(ref))
-        if ref.isdigit()
-        else stmt.where(_P.c.email == ref.strip().lower())
-    )
+    if ref.isdigit():
+        if int(ref) > MAX_ID:
+            return None
+        stmt = stmt.where(_P.c.id == int(ref))
+    else:
+        stmt = stmt.where(_P.c.email == ref.strip().lower())
     if owner_id is not None:
         stmt = stmt.where(_P.c.owner_id == owner_id)
     found = conn.execute(stmt).scalar()
