@@ -70,35 +70,35 @@ def test_batch_upsert_answers_each_record_in_input_order(server: Server) -> None
 
 def test_search_filters_and_pages_without_skips_or_repeats_under_writes(server: Server) -> None:
     _, secret = server.key(Role.ADMIN)
-    with server.client(secret) as http:
+    with server.client(secret) as http, server.client(secret) as writer:
         for start in (0, 500):
-            r = http.post("/v1/people", json={"records": people(500, start)})
-            assert r.json()["created"] == 500
-        existing = {p["id"] for p in _all_pages(http, "/v1/people?limit=1000")}
-        assert len(existing) == 1000
+            batch = [{**p, "company": "Acme"} for p in people(500, start)]
+            assert http.post("/v1/people", json={"records": batch}).json()["created"] == 500
+        matching = {p["id"] for p in _all_pages(http, "/v1/people?company=acme&limit=1000")}
+        assert len(matching) == 1000
 
-        stop = threading.Event()
-
-        def write() -> None:  # new people and updates of existing ones, while paging
-            with server.client(secret) as writer:
-                batch = 0
-                while not stop.is_set() and batch < 40:
-                    writer.post("/v1/people", json={"records": people(20, 2000 + 20 * batch)})
-                    writer.post(
-                        "/v1/people",
-                        json={"records": [{"email": f"p{batch}@acme.com", "title": f"t{batch}"}]},
-                    )
-                    batch += 1
-
-        writer = threading.Thread(target=write)
-        writer.start()
-        try:
-            seen = [p["id"] for p in _all_pages(http, "/v1/people?limit=37")]
-        finally:
-            stop.set()
-            writer.join()
+        # Between pages another client moves people the reader has already seen out of the
+        # filter (offset paging would then skip as many unseen ones) and adds new matches.
+        seen: list[int] = []
+        emails: dict[int, str] = {}
+        cursor = None
+        fresh = 5000
+        while True:
+            params: dict[str, object] = {"company": "Acme", "limit": 37}
+            if cursor:
+                params["cursor"] = cursor
+            page = http.get("/v1/people", params=params).json()
+            seen += [p["id"] for p in page["data"]]
+            emails.update({p["id"]: p["email"] for p in page["data"]})
+            moved = [{"email": emails[i], "company": "Elsewhere"} for i in seen[-10:]]
+            added = [{**p, "company": "Acme"} for p in people(20, fresh)]
+            fresh += 20
+            assert writer.post("/v1/people", json={"records": moved + added}).status_code == 200
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
         assert len(seen) == len(set(seen)), "a person was returned twice"
-        assert existing <= set(seen), "a person who existed before paging began was skipped"
+        assert matching <= set(seen), "a person who matched when paging began was skipped"
         assert seen == sorted(seen)
 
         found = http.get("/v1/people", params={"email": "P7@Acme.com"}).json()
@@ -106,6 +106,33 @@ def test_search_filters_and_pages_without_skips_or_repeats_under_writes(server: 
         page = http.get("/v1/people", params={"limit": 10}).json()
         foreign = http.get("/v1/people", params={"cursor": page["next_cursor"], "country": "DE"})
         assert foreign.status_code == 400 and "cursor" in foreign.json()["detail"]
+
+
+def test_paging_while_another_thread_writes(server: Server) -> None:
+    """The same property with real concurrency: a writer thread never pauses for the reader."""
+    _, secret = server.key(Role.ADMIN)
+    with server.client(secret) as http:
+        assert http.post("/v1/people", json={"records": people(400)}).json()["created"] == 400
+        before = {p["id"] for p in _all_pages(http, "/v1/people?limit=1000")}
+        stop = threading.Event()
+
+        def write() -> None:
+            with server.client(secret) as w:
+                batch = 0
+                while not stop.is_set() and batch < 30:
+                    w.post("/v1/people", json={"records": people(20, 1000 + 20 * batch)})
+                    w.post("/v1/people", json={"records": [{"email": f"p{batch}@acme.com",
+                                                             "title": f"t{batch}"}]})  # fmt: skip
+                    batch += 1
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        try:
+            seen = [p["id"] for p in _all_pages(http, "/v1/people?limit=23")]
+        finally:
+            stop.set()
+            thread.join()
+        assert len(seen) == len(set(seen)) and before <= set(seen)
 
 
 def _all_pages(http: object, url: str) -> list[dict[str, object]]:
