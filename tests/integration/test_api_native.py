@@ -292,3 +292,36 @@ def test_model_read_validate_process_and_explain(server: Server) -> None:
         then = [m for m in moves if m["occurred_at"] <= "2025-03-07T00:00:00Z"]
         assert explained["stage"] == then[-1]["to_stage"]
         assert any(c["event_id"] == "d1" for c in explained["score"]["contributions"])
+
+
+def test_the_feed_misses_nothing_while_several_clients_write(server: Server) -> None:
+    """Readers follow the feed while two writers append: every activity arrives once."""
+    _, secret = server.key(Role.ADMIN)
+    with server.client(secret) as http:
+        http.post("/v1/people", json={"records": people(10)})
+        cursor = http.get("/v1/activities").json()["next_cursor"]
+
+        def write(tag: str) -> None:
+            with server.client(secret) as w:
+                for batch in range(12):
+                    records = [
+                        {"event_id": f"{tag}-{batch}-{i}", "email": f"p{i % 10}@acme.com",
+                         "type": "web_visit", "occurred_at": "2025-03-01T00:00:00Z"}
+                        for i in range(25)
+                    ]  # fmt: skip
+                    assert w.post("/v1/activities", json={"records": records}).status_code == 200
+
+        writers = [threading.Thread(target=write, args=(tag,)) for tag in ("a", "b")]
+        for t in writers:
+            t.start()
+        received: list[str] = []
+        while True:
+            writing = any(t.is_alive() for t in writers)
+            page = http.get("/v1/activities", params={"cursor": cursor, "limit": 40}).json()
+            received += [a["event_id"] for a in page["data"]]
+            cursor = page["next_cursor"]
+            if not writing and not page["has_more"]:
+                break
+        for t in writers:
+            t.join()
+    assert len(received) == len(set(received)) == 2 * 12 * 25
