@@ -10,8 +10,12 @@ from revmachine.ingest.errors import FileRejected, MappingError
 from revmachine.ingest.fields import FieldSpec
 
 
-def _key(text: str) -> str:
+def header_key(text: str) -> str:
+    """The form in which header names and aliases are compared ('First_Name' ~ 'first name')."""
     return re.sub(r"[\s_\-]+", " ", text.strip().lower())
+
+
+_key = header_key
 
 
 @dataclass(frozen=True)

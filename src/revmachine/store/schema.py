@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -435,4 +436,58 @@ webhook_outbox = Table(
     UniqueConstraint("idempotency_key", "endpoint"),
     CheckConstraint("status in ('pending', 'delivered', 'dead')", name="status"),
     Index(None, "status", "next_attempt_at"),
+)
+
+
+# ---- HTTP API (issue 7: migration 0003b) -------------------------------------------------
+# Who may call the API, the short-lived tokens the Marketo-style client-credentials flow
+# hands out, the responses kept for `Idempotency-Key` retries, and the numeric ids that the
+# Marketo-compatible API gives custom activity types. Secrets and tokens are stored only as
+# SHA-256 hashes: they are 256-bit random values, so a fast hash is as safe as a slow one.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("rep_id", ForeignKey("sales_reps.id"), index=True),
+    Column("rate_per_minute", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    CheckConstraint("role in ('admin', 'marketing', 'sales', 'executive')", name="role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", ForeignKey("api_keys.id"), nullable=False, index=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("key_id", ForeignKey("api_keys.id"), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    # NULL while the first request is still running.
+    Column("status_code", Integer),
+    Column("content_type", String(100)),
+    Column("body", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("completed_at", UTCDateTime),
+)
+
+api_activity_types = Table(
+    "api_activity_types",
+    metadata,
+    # The Marketo-compatible id of a custom type is 100000 + id (built-ins keep theirs).
+    Column("id", BigId, primary_key=True),
+    Column("name", ForeignKey("activity_types.name"), nullable=False, unique=True),
+    Column("primary_attribute", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, func, select
@@ -20,9 +19,11 @@ from revmachine.services.imports.common import (
     CHUNK,
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     finish_run,
     lookup,
+    new_report,
     no_progress,
     prepare,
     reject_rows,
@@ -31,6 +32,7 @@ from revmachine.services.imports.common import (
 from revmachine.services.imports.references import apply_unsubscribes, ensure_activity_types
 from revmachine.store import bulk, schema
 from revmachine.store.database import Database
+from revmachine.store.locks import lock_event_log
 
 _TYPE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 ACTIVITY_COLUMNS = (
@@ -52,18 +54,17 @@ def derive_event_id(email: str, type_: str, occurred: dt.datetime, attributes: s
 
 def import_activities(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare("activities", source, name=name, mapping=mapping)
-    report = ImportReport("activities", prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report("activities", prepared, outcomes)
     frame = prepared.frame.with_columns(
         pl.col("type").str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
     )
@@ -92,9 +93,13 @@ def import_activities(
         unique = frame.sort(LINE).filter(pl.col("event_id").is_first_distinct())
         report.unchanged += total - unique.height
         ensure_activity_types(conn, unique["type"].unique().to_list(), now)
+        lock_event_log(conn)
+        known = _known_ids(conn, unique) if report.outcomes is not None else None
         inserted = _insert(conn, unique, now, progress)
         report.inserted += inserted
         report.unchanged += unique.height - inserted
+        if known is not None:
+            _note_outcomes(conn, frame, known, report)
         _touch_programs(conn, unique)
         unsubscribed = unique.filter(pl.col("type") == "unsubscribe")
         if unsubscribed.height:
@@ -152,6 +157,22 @@ def _fill_event_ids(frame: pl.DataFrame) -> pl.DataFrame:
     ]
     filled = missing.with_columns(pl.Series("event_id", derived, dtype=pl.String))
     return pl.concat([frame.filter(pl.col("event_id").is_not_null()), filled])
+
+
+def _known_ids(conn: Connection, unique: pl.DataFrame) -> set[str]:
+    """Event ids of this batch already in the log (asked under the append lock)."""
+    return set(lookup(conn, schema.activities, "event_id", unique["event_id"].to_list()))
+
+
+def _note_outcomes(
+    conn: Connection, frame: pl.DataFrame, known: set[str], report: ImportReport
+) -> None:
+    """Per line: `created` for the first new occurrence of an event, else `unchanged`."""
+    ids = lookup(conn, schema.activities, "event_id", frame["event_id"].to_list())
+    seen: set[str] = set(known)
+    for line, event_id in frame.sort(LINE).select(LINE, "event_id").iter_rows():
+        report.note(line, "unchanged" if event_id in seen else "created", ids.get(event_id))
+        seen.add(event_id)
 
 
 def _insert(conn: Connection, frame: pl.DataFrame, now: dt.datetime, progress: Progress) -> int:

@@ -25,12 +25,24 @@ CHUNK = 50_000
 LOOKUP_CHUNK = 5_000
 
 
+#: What an import reads: a CSV file (path or bytes) or a table already built from records.
+Source = Path | bytes | CsvTable
+
+
 class Progress(Protocol):
     def __call__(self, done: int, total: int) -> None: ...
 
 
 def no_progress(done: int, total: int) -> None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What became of one accepted row: `created`, `updated` or `unchanged`, and its id."""
+
+    status: str
+    id: int | None
 
 
 @dataclass
@@ -45,6 +57,13 @@ class ImportReport:
     rejections: list[RowRejection] = field(default_factory=list)
     run_id: int | None = None
     seconds: float = 0.0
+    #: Per accepted line, when the caller asked for it (an API batch answers per record).
+    outcomes: dict[int, RecordOutcome] | None = None
+
+    def note(self, line: int, status: str, id_: int | None) -> None:
+        """Remember what became of `line` (a no-op unless outcomes were asked for)."""
+        if self.outcomes is not None:
+            self.outcomes[line] = RecordOutcome(status, id_)
 
     @property
     def rejected(self) -> int:
@@ -73,14 +92,17 @@ class ImportSource:
 
 def prepare(
     kind: str,
-    source: Path | bytes,
+    source: Source,
     *,
     name: str | None,
     mapping: dict[str, str] | None,
     delimiter: str | None = None,
 ) -> ImportSource:
     """File-level checks, mapping and typed conversion; raises before anything is written."""
-    table = read_csv(source, name=name, delimiter=delimiter)
+    if isinstance(source, CsvTable):
+        table = source
+    else:
+        table = read_csv(source, name=name, delimiter=delimiter)
     specs = KIND_FIELDS[kind]
     resolved = resolve_mapping(
         table.header,
@@ -90,6 +112,14 @@ def prepare(
         source_name=table.source_name,
     )
     return ImportSource(table, convert(table, resolved, specs))
+
+
+def new_report(kind: str, prepared: ImportSource, outcomes: bool) -> ImportReport:
+    """The report of an import, holding the rows the reading and conversion rejected."""
+    report = ImportReport(kind, prepared.table.source_name, outcomes={} if outcomes else None)
+    report.rejections.extend(prepared.table.rejections)
+    report.rejections.extend(prepared.converted.rejections)
+    return report
 
 
 def start_run(conn: Connection, report: ImportReport, now: dt.datetime) -> int:

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode
-from revmachine.services.imports.common import ImportReport, Progress, no_progress
+from revmachine.services.imports.common import (
+    ImportReport,
+    Progress,
+    Source,
+    new_id,
+    no_progress,
+)
 from revmachine.services.imports.records import _reject, _run
 from revmachine.store import schema
 from revmachine.store.database import Database
@@ -50,10 +56,12 @@ def _apply_decision(
             _reject(report, row, RejectCode.UNKNOWN_REFERENCE, "rep", f"no rep {row['rep']}")
             return
     event_id = row.get("event_id") or decision_event_id(row["email"], decision, row["occurred_at"])
-    if conn.execute(select(d.c.id).where(d.c.event_id == event_id)).first() is not None:
+    found = conn.execute(select(d.c.id).where(d.c.event_id == event_id)).scalar()
+    if found is not None:
         report.unchanged += 1
+        report.note(row[LINE], "unchanged", found)
         return
-    conn.execute(
+    result = conn.execute(
         insert(d).values(
             event_id=event_id,
             person_id=person,
@@ -67,15 +75,17 @@ def _apply_decision(
         )
     )
     report.inserted += 1
+    report.note(row[LINE], "created", new_id(result))
 
 
 def import_decisions(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
-    return _run("decisions", db, source, now, name, mapping, progress, _apply_decision)
+    return _run("decisions", db, source, now, name, mapping, progress, _apply_decision, outcomes)

@@ -14,7 +14,6 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -27,10 +26,12 @@ from revmachine.services.imports.common import (
     LOOKUP_CHUNK,
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     chunks,
     finish_run,
     new_id,
+    new_report,
     no_progress,
     prepare,
     start_run,
@@ -71,18 +72,17 @@ class Snapshot:
 
 def import_opportunities(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare("opportunities", source, name=name, mapping=mapping)
-    report = ImportReport("opportunities", prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report("opportunities", prepared, outcomes)
     frame = prepared.frame.sort(LINE)
     with db.transaction() as conn:
         run_id = start_run(conn, report, now)
@@ -299,6 +299,7 @@ def _apply(
         _add_history(refs, opp_id, snapshots, now, source)
         _set_contacts(refs, opp_id, contacts)
         report.inserted += 1
+        report.note(row[LINE], "created", opp_id)
         return
     history = refs.history[existing]
     before = [s for s in history if s.occurred_at <= incoming.occurred_at]
@@ -327,8 +328,10 @@ def _apply(
             )
         )
         report.updated += 1
+        report.note(row[LINE], "updated", existing)
     else:
         report.unchanged += 1
+        report.note(row[LINE], "unchanged", existing)
     _set_contacts(refs, existing, contacts)
 
 
@@ -370,3 +373,38 @@ def _set_contacts(refs: _Refs, opp_id: int, contacts: list[tuple[int, str | None
                 "is_primary": i == 0 and first,
             }
         )
+
+
+def add_contacts(db: Database, links: list[tuple[str, int, str | None]]) -> list[int | None]:
+    """Link people to deals as contacts, without a new snapshot of the deal.
+
+    `links` are (opportunity external id, person id, role); the answer is each link's
+    opportunity row id, None where no deal has that external id. A link that exists is
+    left as it is.
+    """
+    opp = schema.opportunities
+    found: list[int | None] = []
+    with db.transaction() as conn:
+        wanted = sorted({e for e, _, _ in links})
+        stmt = select(opp.c.external_id, opp.c.id).where(opp.c.external_id.in_(wanted))
+        ids = {external_id: int(opp_id) for external_id, opp_id in conn.execute(stmt)}
+        oc = schema.opportunity_contacts
+        for external_id, person_id, role in links:
+            opp_id = ids.get(external_id)
+            found.append(opp_id)
+            if opp_id is None:
+                continue
+            known = conn.execute(
+                select(oc.c.person_id).where(oc.c.opportunity_id == opp_id)
+            ).scalars()
+            existing = set(known)
+            if person_id not in existing:
+                conn.execute(
+                    insert(oc).values(
+                        opportunity_id=opp_id,
+                        person_id=person_id,
+                        role=role,
+                        is_primary=not existing,
+                    )
+                )
+    return found

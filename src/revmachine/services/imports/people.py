@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -12,14 +11,16 @@ from sqlalchemy import Connection, func, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
-from revmachine.ingest.merge import Batch, PersonRecord
+from revmachine.ingest.merge import Batch, MergeResult, PersonRecord
 from revmachine.model.emails import email_domain, is_personal_domain
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     finish_run,
     lookup,
+    new_report,
     no_progress,
     prepare,
     start_run,
@@ -45,18 +46,17 @@ _DIRECT = (
 
 def import_people(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare("people", source, name=name, mapping=mapping)
-    report = ImportReport("people", prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report("people", prepared, outcomes)
     frame = prepared.frame
     with db.transaction() as conn:
         run_id = start_run(conn, report, now)
@@ -64,11 +64,14 @@ def import_people(
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
+        lines: dict[str, list[int]] = {}
         total = frame.height
         for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
             record = refs.record(row, now, report)
             if record is None:
                 continue
+            if report.outcomes is not None:
+                lines.setdefault(record.email, []).append(row[LINE])
             batch = batches.get(record.email)
             if batch is None:
                 batches[record.email] = Batch.of(record)
@@ -76,8 +79,15 @@ def import_people(
                 batch.add(record)
             if i % 10_000 == 0:
                 progress(i, total)
-        saved = absorb_batches(conn, list(batches.values()), now, f"import:{run_id}")
+        results: list[MergeResult] = []
+        saved = absorb_batches(
+            conn, list(batches.values()), now, f"import:{run_id}", results=results
+        )
         report.inserted, report.updated, report.unchanged = saved
+        for result in results:
+            status = "created" if result.created else "updated" if result.changed else "unchanged"
+            for line in lines.get(result.state.email, ()):
+                report.note(line, status, result.state.id)
         finish_run(conn, report, now)
         progress(total, total)
     report.seconds = clock.seconds()

@@ -44,6 +44,7 @@ def absorb_batches(
     source: str,
     *,
     create: bool = True,
+    results: list[MergeResult] | None = None,
 ) -> Saved:
     """Merge each batch (one per email) into the stored person and save the result; with
     `create=False`, batches of people not in the store are ignored."""
@@ -56,12 +57,12 @@ def absorb_batches(
         if (state := states.get(b.email)) is not None and needs_history(state, b)
     ]
     history = load_history(conn, [i for i in late if i is not None])
-    results = []
+    merged = [] if results is None else results
     for b in batches:
         state = states.get(b.email)
         rows = history.get(state.id, {}) if state is not None and state.id is not None else {}
-        results.append(absorb(state, b, rows))
-    return save_results(conn, results, now, source)
+        merged.append(absorb(state, b, rows))
+    return save_results(conn, merged, now, source)
 
 
 def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, History]:

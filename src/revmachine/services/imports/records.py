@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
@@ -23,9 +22,11 @@ from revmachine.model.channels import Channel
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    Source,
     Stopwatch,
     finish_run,
     new_id,
+    new_report,
     no_progress,
     prepare,
     start_run,
@@ -46,18 +47,17 @@ def normalise_domain(text: str) -> str:
 def _run(
     kind: str,
     db: Database,
-    source: Path | bytes,
+    source: Source,
     now: dt.datetime,
     name: str | None,
     mapping: dict[str, str] | None,
     progress: Progress,
     apply: RowApplier,
+    outcomes: bool,
 ) -> ImportReport:
     clock = Stopwatch()
     prepared = prepare(kind, source, name=name, mapping=mapping)
-    report = ImportReport(kind, prepared.table.source_name)
-    report.rejections.extend(prepared.table.rejections)
-    report.rejections.extend(prepared.converted.rejections)
+    report = new_report(kind, prepared, outcomes)
     frame = prepared.frame.sort(LINE)
     with db.transaction() as conn:
         start_run(conn, report, now)
@@ -84,6 +84,7 @@ def _upsert(
     values: dict[str, Any],
     on_insert: dict[str, Any],
     report: ImportReport,
+    line: int,
     *,
     touch: dict[str, Any] | None = None,
 ) -> int:
@@ -98,14 +99,19 @@ def _upsert(
         given = {k: v for k, v in values.items() if v is not None}
         result = conn.execute(insert(table).values(**key, **given, **on_insert))
         report.inserted += 1
-        return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+        new = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+        report.note(line, "created", new)
+        return new
     changes = {k: v for k, v in values.items() if v is not None and existing[k] != v}
+    found = int(existing["id"]) if "id" in existing else 0
     if changes:
         conn.execute(update(table).where(*where).values(**changes, **(touch or {})))
         report.updated += 1
+        report.note(line, "updated", found)
     else:
         report.unchanged += 1
-    return int(existing["id"]) if "id" in existing else 0
+        report.note(line, "unchanged", found)
+    return found
 
 
 # -- reps and teams ---------------------------------------------------------------------
@@ -143,19 +149,21 @@ def _apply_rep(
         },
         {"created_at": now},
         report,
+        row[LINE],
     )
 
 
 def import_reps(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
-    return _run("reps", db, source, now, name, mapping, progress, _apply_rep)
+    return _run("reps", db, source, now, name, mapping, progress, _apply_rep, outcomes)
 
 
 # -- programs and costs -------------------------------------------------------------------
@@ -189,19 +197,21 @@ def _apply_program(
             "attributes": json.loads(row["attributes"]) if row.get("attributes") else {},
         },
         report,
+        row[LINE],
     )
 
 
 def import_programs(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
-    return _run("programs", db, source, now, name, mapping, progress, _apply_program)
+    return _run("programs", db, source, now, name, mapping, progress, _apply_program, outcomes)
 
 
 def _end_of_month(day: dt.date) -> dt.date:
@@ -260,20 +270,22 @@ def _apply_cost(
         {"amount": amount, "currency": row["currency"].upper() if row.get("currency") else None},
         {"created_at": now, "updated_at": now},
         report,
+        row[LINE],
         touch={"updated_at": now},
     )
 
 
 def import_costs(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
-    return _run("costs", db, source, now, name, mapping, progress, _apply_cost)
+    return _run("costs", db, source, now, name, mapping, progress, _apply_cost, outcomes)
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -320,7 +332,7 @@ def _apply_account(
     )
     existing = conn.execute(select(table).where(*where)).mappings().first()
     if existing is None:
-        conn.execute(
+        result = conn.execute(
             insert(table).values(
                 domain=domain,
                 **values,
@@ -330,6 +342,7 @@ def _apply_account(
             )
         )
         report.inserted += 1
+        report.note(row[LINE], "created", new_id(result))
         return
     changes = {k: v for k, v in values.items() if v is not None and existing[k] != v}
     merged = {**existing["attributes"], **attributes}
@@ -340,17 +353,20 @@ def _apply_account(
             update(table).where(table.c.id == existing["id"]).values(**changes, updated_at=now)
         )
         report.updated += 1
+        report.note(row[LINE], "updated", int(existing["id"]))
     else:
         report.unchanged += 1
+        report.note(row[LINE], "unchanged", int(existing["id"]))
 
 
 def import_accounts(
     db: Database,
-    source: Path | bytes,
+    source: Source,
     *,
     now: dt.datetime,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
+    outcomes: bool = False,
 ) -> ImportReport:
-    return _run("accounts", db, source, now, name, mapping, progress, _apply_account)
+    return _run("accounts", db, source, now, name, mapping, progress, _apply_account, outcomes)

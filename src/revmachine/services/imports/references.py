@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,7 +34,10 @@ def ensure_activity_types(conn: Connection, names: Iterable[str], now: dt.dateti
             }
         )
     if rows:
-        conn.execute(insert(schema.activity_types), rows)
+        # Two writers may meet the same new type at once: the second one's insert is a no-op.
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(schema.activity_types).on_conflict_do_nothing(index_elements=["name"])
+        conn.execute(stmt, rows)
 
 
 def upsert_program_members(conn: Connection, frame: pl.DataFrame) -> None:

@@ -1,0 +1,1 @@
+"""One router per resource; each route declares the permission it needs (`auth.require`)."""
