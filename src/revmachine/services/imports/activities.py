@@ -22,7 +22,6 @@ from revmachine.services.imports.common import (
     Progress,
     Stopwatch,
     finish_run,
-    lookup,
     no_progress,
     prepare,
     reject_rows,
@@ -33,15 +32,6 @@ from revmachine.store import bulk, schema
 from revmachine.store.database import Database
 
 _TYPE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
-ACTIVITY_COLUMNS = (
-    "event_id",
-    "person_id",
-    "type",
-    "program_id",
-    "occurred_at",
-    "received_at",
-    "attributes",
-)
 
 
 def derive_event_id(email: str, type_: str, occurred: dt.datetime, attributes: str | None) -> str:
@@ -105,13 +95,8 @@ def import_activities(
 
 
 def _resolve(conn: Connection, frame: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
-    emails = frame["email"].unique().to_list()
-    people = lookup(conn, schema.people, "email", emails)
-    person_ids = pl.DataFrame(
-        {"email": list(people), "person_id": list(people.values())},
-        schema={"email": pl.String, "person_id": pl.Int64},
-    )
-    frame = frame.join(person_ids, on="email", how="left")
+    people = bulk.lookup_frame(conn, schema.people, "email", frame["email"])
+    frame = frame.join(people.rename({"id": "person_id"}), on="email", how="left")
     frame, bad = reject_rows(
         frame,
         pl.col("person_id").is_null(),
@@ -120,13 +105,10 @@ def _resolve(conn: Connection, frame: pl.DataFrame, report: ImportReport) -> pl.
         lambda r: f"no person with email '{r['email']}'; import people before their activities",
     )
     report.rejections.extend(bad)
-    program_names = frame["program"].drop_nulls().unique().to_list()
-    programs = lookup(conn, schema.programs, "name", program_names)
-    program_ids = pl.DataFrame(
-        {"program": list(programs), "program_id": list(programs.values())},
-        schema={"program": pl.String, "program_id": pl.Int64},
+    programs = bulk.lookup_frame(conn, schema.programs, "name", frame["program"])
+    frame = frame.join(
+        programs.rename({"name": "program", "id": "program_id"}), on="program", how="left"
     )
-    frame = frame.join(program_ids, on="program", how="left")
     frame, bad = reject_rows(
         frame,
         pl.col("program").is_not_null() & pl.col("program_id").is_null(),
@@ -169,19 +151,14 @@ def _insert(conn: Connection, frame: pl.DataFrame, now: dt.datetime, progress: P
     # insert per row. Half the insert time on a million rows. Among events with the same
     # time, ids still follow event_id, as they did when rows went in by time.
     rows = frame.select(
-        "event_id",
-        "person_id",
-        "type",
-        "program_id",
-        "occurred_at",
-        pl.lit(now.astimezone(dt.UTC), pl.Datetime("us", "UTC")).alias("received_at"),
-        "attributes",
+        "event_id", "person_id", "type", "program_id", "occurred_at", "attributes"
     ).sort("event_id")
+    received = {"received_at": now.astimezone(dt.UTC)}
     inserted = 0
     total = rows.height
     for offset in range(0, total, CHUNK):
         inserted += bulk.insert_frame_ignoring_conflicts(
-            conn, schema.activities, rows.slice(offset, CHUNK), "event_id"
+            conn, schema.activities, rows.slice(offset, CHUNK), "event_id", constants=received
         )
         progress(min(offset + CHUNK, total), total)
     if rebuild:
@@ -200,7 +177,6 @@ def _touch_programs(conn: Connection, frame: pl.DataFrame) -> None:
         frame.filter(pl.col("program_id").is_not_null())
         .group_by("program_id", "person_id")
         .agg(pl.col("occurred_at").min().alias("first_touch_at"))
-        .select("program_id", "person_id", pl.lit("touched").alias("status"), "first_touch_at")
         .sort("program_id", "person_id")
     )
     for offset in range(0, touched.height, CHUNK):
@@ -210,4 +186,5 @@ def _touch_programs(conn: Connection, frame: pl.DataFrame) -> None:
             touched.slice(offset, CHUNK),
             ("program_id", "person_id"),
             "first_touch_at",
+            constants={"status": "touched"},
         )
