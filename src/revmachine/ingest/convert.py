@@ -372,11 +372,3 @@ def _split(out: pl.DataFrame, specs: Sequence[FieldSpec], mapping: ColumnMapping
         out = out.filter(~any_err)
     keep = [c for c in out.columns if not c.startswith("__") or c == LINE]
     return Converted(out.select(keep), rejections)
-
-
-def rejections_for(
-    frame: pl.DataFrame, mask: pl.Series, code: RejectCode, field: str | None, message: pl.Expr
-) -> list[RowRejection]:
-    """Row rejections for the rows of `frame` where `mask` is true (service-level checks)."""
-    rows = frame.filter(mask).select(pl.col(LINE), message.alias("m"))
-    return [RowRejection(line, code, field, text) for line, text in rows.iter_rows()]
