@@ -32,6 +32,9 @@ from revmachine.store import bulk, schema
 from revmachine.store.database import Database
 
 _TYPE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+#: Database pages an imported event dirties, in bytes: its row, its two index entries and
+#: its share of program membership come to ~300 on SQLite (measured on a million events).
+_PAGE_BYTES = 400
 
 
 def derive_event_id(email: str, type_: str, occurred: dt.datetime, attributes: str | None) -> str:
@@ -54,9 +57,10 @@ def import_activities(
     report = ImportReport("activities", prepared.table.source_name)
     report.rejections.extend(prepared.table.rejections)
     report.rejections.extend(prepared.converted.rejections)
-    frame = prepared.frame.with_columns(
-        pl.col("type").str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-    )
+    # A file names a handful of types a million times: normalise each distinct name once.
+    names = prepared.frame["type"].unique()
+    normal = names.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    frame = prepared.frame.with_columns(pl.col("type").replace(names, normal))
     if "event_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("event_id"))
     if "program" not in frame.columns:
@@ -73,7 +77,7 @@ def import_activities(
     )
     report.rejections.extend(bad)
 
-    with db.transaction() as conn:
+    with db.transaction() as conn, bulk.sqlite_page_cache(conn, _PAGE_BYTES * frame.height):
         start_run(conn, report, now)
         frame = _resolve(conn, frame, report)
         frame = _fill_event_ids(frame)
