@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from revmachine.services.imports import import_people, import_programs
 from revmachine.store import bulk, schema
@@ -111,3 +113,25 @@ def test_lookup_frame_finds_every_key_in_one_statement(db: Database) -> None:
     assert found.columns == ["email", "id"]
     assert dict(found.iter_rows()) == {f"p{i}@x.com": ids[i] for i in range(0, 6_000, 2)}
     assert none.height == 0
+
+
+def test_a_transaction_with_resolved_references_leaves_foreign_keys_enforced(
+    db: Database,
+) -> None:
+    def enforced(conn: Connection) -> bool:
+        if not db.is_sqlite:
+            return True  # PostgreSQL always checks
+        return bool(conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
+
+    with db.transaction(references_resolved=True) as conn:
+        assert enforced(conn) is not db.is_sqlite
+    with pytest.raises(RuntimeError), db.transaction(references_resolved=True):
+        raise RuntimeError("an import that fails half-way")
+    # The pooled connection is back to checking every reference.
+    with pytest.raises(IntegrityError), db.transaction() as conn:
+        assert enforced(conn)
+        conn.execute(
+            insert(schema.activities).values(
+                event_id="e1", person_id=999, type="web_visit", occurred_at=NOW, received_at=NOW
+            )
+        )

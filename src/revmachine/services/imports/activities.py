@@ -77,7 +77,11 @@ def import_activities(
     )
     report.rejections.extend(bad)
 
-    with db.transaction() as conn, bulk.sqlite_page_cache(conn, _PAGE_BYTES * frame.height):
+    # Every person and program id written below comes from `_resolve`, in this transaction.
+    with (
+        db.transaction(references_resolved=True) as conn,
+        bulk.sqlite_page_cache(conn, _PAGE_BYTES * frame.height),
+    ):
         start_run(conn, report, now)
         frame = _resolve(conn, frame, report)
         frame = _fill_event_ids(frame)
