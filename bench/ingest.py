@@ -12,6 +12,10 @@ unsubscribes in step.
     python bench/ingest.py --activities 20000 --people 2000 # small, for CI
     python bench/ingest.py --db postgresql://postgres@127.0.0.1:5432/test
 
+Each line also shows the CPU seconds this process spent, since wall time on a shared
+machine moves with everyone else's load (on PostgreSQL most of the work is the server's
+and not in that figure).
+
 On PostgreSQL the benchmark creates a fresh database next to the one named in the URL (the
 server's `CREATEDB` privilege is needed) and drops it at the end, so the named database is
 only used to connect. Goal (the ingest issue): >= 200,000 activities/s on SQLite and the

@@ -90,7 +90,11 @@ def _plain_iso_expr(col: pl.Expr) -> pl.Expr:
     the full expression on the rows left null, so no value is parsed differently.
     """
     s = col.str.strip_chars()
-    parsed = s.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
+    # cache=False: event times are nearly all distinct, so a cache of parsed strings only
+    # costs its hashing.
+    parsed = s.str.slice(0, 19).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us", cache=False
+    )
     return pl.when(s.str.contains(_PLAIN_ISO)).then(parsed.dt.replace_time_zone("UTC"))
 
 
