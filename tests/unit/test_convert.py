@@ -479,7 +479,9 @@ CELL_TEXT = st.text(
     st.characters(exclude_categories=("Cs",), exclude_characters="\x00\ufffd"),
     min_size=1,
     max_size=30,
-).filter(lambda s: s.strip() != "")
+    # csv.writer leaves a trailing "\r" unquoted, and "\r\n" at the end of a line is a
+    # Windows line ending to every CSV reader: that file does not hold the value.
+).filter(lambda s: s.strip() != "" and not s.endswith("\r"))
 
 
 @settings(max_examples=60)

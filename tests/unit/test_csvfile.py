@@ -244,3 +244,20 @@ def test_valid_multibyte_utf8_is_kept() -> None:
     table = read_csv("email,name\na@x.com,Zoë Ñúñez 東京\n".encode())
     assert rows(table)[0]["name"] == "Zoë Ñúñez 東京"
     assert table.rejections == []
+
+
+def test_replacement_character_in_valid_utf8_is_rejected_like_invalid_bytes() -> None:
+    # A U+FFFD already in the file means it was mangled before it reached us: same verdict
+    # as bytes that do not decode, also when the rest of the file is valid UTF-8.
+    data = "email,name\na@x.com,Zoë\nb@x.com,Ren\ufffde\n".encode()
+    table = read_csv(data)
+    assert [r["email"] for r in rows(table)] == ["a@x.com"]
+    assert [(r.line, r.code) for r in table.rejections] == [(3, RejectCode.BAD_ENCODING)]
+
+
+def test_carriage_return_inside_an_unquoted_cell_is_kept_and_lines_still_count() -> None:
+    table = read_csv(b"email,note\na@x.com,one\rtwo\nb@x.com,plain\n")
+    assert [(r["email"], r["note"], r[LINE]) for r in rows(table)] == [
+        ("a@x.com", "one\rtwo", 2),
+        ("b@x.com", "plain", 3),
+    ]

@@ -90,7 +90,11 @@ def _plain_iso_expr(col: pl.Expr) -> pl.Expr:
     the full expression on the rows left null, so no value is parsed differently.
     """
     s = col.str.strip_chars()
-    parsed = s.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
+    # cache=False: event times are nearly all distinct, so a cache of parsed strings only
+    # costs its hashing.
+    parsed = s.str.slice(0, 19).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us", cache=False
+    )
     return pl.when(s.str.contains(_PLAIN_ISO)).then(parsed.dt.replace_time_zone("UTC"))
 
 
@@ -252,7 +256,10 @@ def _post_process(out: pl.DataFrame, post: list[FieldSpec]) -> pl.DataFrame:
 
 
 def _check_emails(out: pl.DataFrame, spec: FieldSpec) -> pl.DataFrame:
-    """Shape check in bulk; addresses that fail it get email-validator's exact verdict."""
+    """Shape check in bulk; addresses that fail it get email-validator's exact verdict.
+
+    Checked once per distinct address: an event log names each person many times.
+    """
     name, raw, err = spec.name, f"__raw__{spec.name}", _err_name(spec.name)
     plain = (
         pl.col(name).str.contains(_EMAIL_SHAPE)
@@ -260,10 +267,14 @@ def _check_emails(out: pl.DataFrame, spec: FieldSpec) -> pl.DataFrame:
         & ~pl.col(name).str.contains(_IDNA_HYPHENS)
         & (pl.col(name).str.len_bytes() <= _MAX_EMAIL)
     )
-    suspect = out.filter(pl.col(name).is_not_null() & ~plain)
+    distinct = out.get_column(name).drop_nulls().unique().to_frame()
+    suspect = distinct.filter(~plain).get_column(name)
+    raws: list[str] = []
+    if suspect.len():
+        raws = out.filter(pl.col(name).is_in(suspect.implode()))[raw].unique().to_list()
     fixes: dict[str, str] = {}
     problems: dict[str, str] = {}
-    for value in suspect[raw].unique().to_list():
+    for value in raws:
         try:
             fixes[value] = normalise_email(value)
         except EmailError as exc:
@@ -300,11 +311,9 @@ def _attributes(out: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
     if extras:
         fragments = [_json_fragment(f"__extra__{c}", c) for c in extras]
         joined = pl.concat_str(fragments, separator=",", ignore_nulls=True)
-        extra_json = (
-            pl.when(joined != "")
-            .then(pl.concat_str(pl.lit("{"), joined, pl.lit("}")))
-            .otherwise(None)
-        )
+        # A row with no extra value gets no document (null, not "{}").
+        present = pl.any_horizontal(pl.col(f"__extra__{c}").is_not_null() for c in extras)
+        extra_json = pl.when(present).then(pl.concat_str(pl.lit("{"), joined, pl.lit("}")))
         out = out.with_columns(extra_json.alias("__extra_json__"))
     else:
         out = out.with_columns(pl.lit(None, pl.String).alias("__extra_json__"))
@@ -372,11 +381,3 @@ def _split(out: pl.DataFrame, specs: Sequence[FieldSpec], mapping: ColumnMapping
         out = out.filter(~any_err)
     keep = [c for c in out.columns if not c.startswith("__") or c == LINE]
     return Converted(out.select(keep), rejections)
-
-
-def rejections_for(
-    frame: pl.DataFrame, mask: pl.Series, code: RejectCode, field: str | None, message: pl.Expr
-) -> list[RowRejection]:
-    """Row rejections for the rows of `frame` where `mask` is true (service-level checks)."""
-    rows = frame.filter(mask).select(pl.col(LINE), message.alias("m"))
-    return [RowRejection(line, code, field, text) for line, text in rows.iter_rows()]

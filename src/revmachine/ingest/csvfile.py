@@ -101,11 +101,12 @@ def read_csv(
         name = name or "<upload>"
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
+    if not data or data.isspace():
         raise FileRejected(f"{name}: the file is empty: expected a header row and data rows.")
     _check_signature(data, name)
 
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    end = data.find(b"\n")
+    first_line = (data if end < 0 else data[:end]).decode("utf-8", errors="replace").rstrip("\r")
     if REPLACEMENT_CHAR in first_line:
         raise FileRejected(f"{name}: the header is not valid UTF-8; save the file as UTF-8.")
     sep = delimiter or _pick_delimiter(first_line)
@@ -124,17 +125,45 @@ def read_csv(
     except pl.exceptions.PolarsError:
         return _read_exact(data, header, sep, name)
     frame = _clean(frame, header)
-    multiline = frame.select(
-        pl.any_horizontal(pl.col(h).str.contains("[\r\n]").fill_null(False) for h in header)
-    ).to_series()
-    if multiline.any():
+    if _may_span_lines(data) and _spans_lines(frame, header):
         # Quoted cells span lines: count physical lines with the csv module.
         lines = _record_lines(data, sep)
         frame = frame.with_columns(pl.Series(LINE, lines[: frame.height], dtype=pl.Int64))
     else:
         frame = frame.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
     frame = _drop_blank(frame, header)
-    return _reject_bad_encoding(CsvTable(frame, header, name), header)
+    table = CsvTable(frame, header, name)
+    return _reject_bad_encoding(table, header) if _may_be_lossy(data) else table
+
+
+def _may_span_lines(data: bytes) -> bool:
+    """False when no cell can hold a line break, so that records and lines are one to one.
+
+    polars ends a record at every `\n` outside quotes, so without a quote character in the
+    file each record is one physical line. One byte scan instead of a scan of every cell.
+    """
+    return b'"' in data
+
+
+def _spans_lines(frame: pl.DataFrame, header: list[str]) -> bool:
+    return bool(
+        frame.select(
+            pl.any_horizontal(pl.col(h).str.contains("[\r\n]").fill_null(False) for h in header)
+        )
+        .to_series()
+        .any()
+    )
+
+
+def _may_be_lossy(data: bytes) -> bool:
+    """False when lossy decoding cannot have put a replacement character in any cell."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return REPLACEMENT_CHAR.encode() in data
 
 
 def _clean(frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
@@ -194,7 +223,8 @@ def _read_exact(data: bytes, header: list[str], sep: str, name: str) -> CsvTable
         {h: pl.Series(h, col, dtype=pl.String) for h, col in zip(header, columns, strict=True)}
     ).with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
     frame = _drop_blank(frame, header)
-    return _reject_bad_encoding(CsvTable(frame, header, name, rejections), header)
+    table = CsvTable(frame, header, name, rejections)
+    return _reject_bad_encoding(table, header) if _may_be_lossy(data) else table
 
 
 def _reject_bad_encoding(table: CsvTable, header: list[str]) -> CsvTable:

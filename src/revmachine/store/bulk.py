@@ -1,18 +1,24 @@
-"""Bulk writes that bypass per-row ORM work, one fast path per database.
+"""Bulk reads and writes that bypass per-row ORM work, one fast path per database.
 
 SQLAlchemy Core `executemany` costs several microseconds per row in parameter processing;
 a million-event import would spend most of its time there. So the event log's bulk path
 talks to the driver directly, inside the same transaction the service opened:
-- SQLite: `executemany` on the raw sqlite3 cursor with `INSERT … ON CONFLICT DO NOTHING`,
+- SQLite: multi-row `INSERT … VALUES (…), (…) … ON CONFLICT …` on the raw sqlite3 cursor,
   values already in the storage format `UTCDateTime` reads back;
 - PostgreSQL: `COPY` into a temporary staging table, then one `INSERT … SELECT … ON
-  CONFLICT DO NOTHING`, the loading path PostgreSQL's own documentation recommends.
+  CONFLICT …`, the loading path PostgreSQL's own documentation recommends.
+Key look-ups (email -> person id for a million events) send all keys in one statement
+(a JSON array on SQLite, an array parameter on PostgreSQL) instead of thousands of `IN`
+lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -21,112 +27,29 @@ from sqlalchemy import Column, Connection, Index, MetaData, Table
 from revmachine.store.types import sqlite_datetime_text
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return sqlite_datetime_text(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def insert_ignoring_conflicts(
+def insert_frame_ignoring_conflicts(
     conn: Connection,
     table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
+    frame: pl.DataFrame,
     conflict_column: str,
     *,
-    prepared_for_sqlite: bool = False,
-) -> int:
-    """Insert `rows` (tuples in `columns` order), skipping conflicts; return rows inserted.
-
-    `prepared_for_sqlite` says the values are already SQLite storage text (datetimes
-    formatted by `sqlite_datetime_text`), which lets a caller format a whole column at once.
-    `rows` may be an iterator (e.g. `zip` over column lists): the driver consumes it row by
-    row, so a million-row batch never exists as a list of tuples.
-    """
-    if isinstance(rows, Sequence) and not rows:
-        return 0
-    if conn.dialect.name == "sqlite":
-        return _sqlite_insert(conn, table, columns, rows, conflict_column, prepared_for_sqlite)
-    if conn.dialect.name == "postgresql":
-        return _postgres_copy_insert(conn, table, columns, rows, conflict_column)
-    raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
-
-
-def _sqlite_insert(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    conflict_column: str,
-    prepared: bool,
-) -> int:
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    cols = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({cols}) VALUES ({marks}) "
-        f"ON CONFLICT ({conflict_column}) DO NOTHING"
-    )
-    values = rows if prepared else [tuple(_sqlite_value(v) for v in row) for row in rows]
-    before = raw.total_changes
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
-    return int(raw.total_changes - before)
-
-
-def _postgres_copy_insert(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    conflict_column: str,
-) -> int:
-    stage = _stage(conn, table, columns)
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    cols = ", ".join(columns)
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {stage.name} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage.name} "
-            f"ON CONFLICT ({conflict_column}) DO NOTHING"
-        )
-        inserted = cursor.rowcount
-        cursor.execute(f"DROP TABLE {stage.name}")
-    return int(inserted)
-
-
-def insert_frame_ignoring_conflicts(
-    conn: Connection, table: Table, frame: pl.DataFrame, conflict_column: str
+    constants: Mapping[str, Any] | None = None,
 ) -> int:
     """Insert the rows of `frame` (columns named as in `table`), skipping conflicts.
 
     Returns the rows inserted. Datetime columns must be time-zone aware; they are written in
-    the storage format `UTCDateTime` reads back. The column-wise form is the fast one: no
-    Python object is made per row on PostgreSQL, and only one per value on SQLite.
+    the storage format `UTCDateTime` reads back. `constants` are columns with one value for
+    every row (such as `received_at`): bound once per statement, not once per row. The
+    column-wise form is the fast one: no Python object is made per row on PostgreSQL, and
+    only one per value on SQLite.
     """
     if frame.height == 0:
         return 0
-    cols = ", ".join(frame.columns)
+    tail = f"ON CONFLICT ({conflict_column}) DO NOTHING"
     if conn.dialect.name == "sqlite":
-        return _sqlite_many(
-            conn,
-            f"INSERT INTO {table.name} ({cols})",
-            f"ON CONFLICT ({conflict_column}) DO NOTHING",
-            frame,
-        )
+        return _sqlite_many(conn, table, tail, frame, constants or {})
     if conn.dialect.name == "postgresql":
-        return _postgres_copy_select(
-            conn, table, frame, f"ON CONFLICT ({conflict_column}) DO NOTHING"
-        )
+        return _postgres_copy_select(conn, table, frame, tail, constants or {})
     raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
 
 
@@ -136,6 +59,8 @@ def upsert_frame_keeping_earliest(
     frame: pl.DataFrame,
     key_columns: Sequence[str],
     time_column: str,
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert the rows of `frame`; where the key exists, keep the earlier `time_column`.
 
@@ -152,15 +77,43 @@ def upsert_frame_keeping_earliest(
         f"WHERE excluded.{time_column} < {table.name}.{time_column}"
     )
     if conn.dialect.name == "sqlite":
-        _sqlite_many(conn, f"INSERT INTO {table.name} ({', '.join(frame.columns)})", upsert, frame)
+        _sqlite_many(conn, table, upsert, frame, constants or {})
     elif conn.dialect.name == "postgresql":
-        _postgres_copy_select(conn, table, frame, upsert)
+        _postgres_copy_select(conn, table, frame, upsert, constants or {})
     else:
         raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
 
 
-#: Bound values per SQLite statement: the historic default limit, valid on every build.
-_SQLITE_MAX_PARAMS = 999
+def lookup_frame(
+    conn: Connection, table: Table, key: str, values: pl.Series, value_column: str = "id"
+) -> pl.DataFrame:
+    """Columns `key` and `value_column` of the rows whose `key` is one of `values`.
+
+    One statement for any number of keys: the distinct keys go to the database as a single
+    JSON array (SQLite, read back with `json_each`) or array parameter (PostgreSQL).
+    """
+    keys = values.drop_nulls().unique()
+    kcol, vcol = table.c[key], table.c[value_column]
+    out_schema = {key: pl.String, value_column: pl.Int64}
+    if keys.len() == 0:
+        return pl.DataFrame(schema=out_schema)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    select_ = f"SELECT {kcol.name}, {vcol.name} FROM {table.name} WHERE {kcol.name}"
+    param: Any
+    if conn.dialect.name == "sqlite":
+        sql, param = f"{select_} IN (SELECT value FROM json_each(?))", json.dumps(keys.to_list())
+    elif conn.dialect.name == "postgresql":
+        sql, param = f"{select_} = ANY(%s)", keys.to_list()
+    else:
+        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, (param,))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pl.DataFrame(rows, schema=out_schema, orient="row")
 
 
 def sqlite_storage(frame: pl.DataFrame) -> pl.DataFrame:
@@ -179,38 +132,77 @@ def sqlite_storage(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _sqlite_many(conn: Connection, head: str, tail: str, frame: pl.DataFrame) -> int:
-    """`head VALUES (…), (…), … tail` for all rows, ~140 rows per statement.
+def _sqlite_constant(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return sqlite_datetime_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+#: What the SQLite bulk path binds for a missing value. SQLite stores a NaN double as NULL
+#: (`sqlite3VdbeMemSetDouble` leaves the value NULL), and the sqlite3 module binds a float
+#: on its fast path, ~50 ns, while None goes through its adapter look-ups, ~400 ns: 0.4 s
+#: per million missing values, and an event log has a few per row. A test checks that
+#: such values are stored as NULL.
+_SQLITE_NULL = math.nan
+
+#: Rows per multi-row statement. Past ~100 rows the per-statement cost is amortised; the
+#: statement must also stay under SQLite's bound-parameter limit (999 on old builds).
+_SQLITE_ROWS = 128
+
+
+def _sqlite_many(
+    conn: Connection, table: Table, tail: str, frame: pl.DataFrame, constants: Mapping[str, Any]
+) -> int:
+    """`INSERT INTO table (…) VALUES (…), (…), … tail` for all rows, ~128 rows per statement.
 
     The sqlite3 module's per-row cost (a statement step and reset, the GIL released and
     taken back) is about half of a plain single-row `executemany`; multi-row VALUES pay it
     once per statement. The parameters are laid out row-major by slice assignment from the
-    column lists, so no tuple is built per row.
+    column lists, so no tuple is built per row. Constants are numbered parameters (`?1`, …)
+    that every row of a statement refers to; missing values are bound as `_SQLITE_NULL`.
     """
     raw = conn.connection.driver_connection
     assert raw is not None
     width, height = frame.width, frame.height
+    fixed = [_sqlite_constant(v) for v in constants.values()]
+    per = max(1, min(_SQLITE_ROWS, (999 - len(fixed)) // width))
     flat: list[Any] = [None] * (width * height)
     for i, series in enumerate(sqlite_storage(frame).get_columns()):
-        flat[i::width] = series.to_list()
-    per = max(1, _SQLITE_MAX_PARAMS // width)
-    one = "(" + ", ".join("?" * width) + ")"
+        values = series.to_list()
+        if series.null_count():
+            values = [_SQLITE_NULL if v is None else v for v in values]
+        flat[i::width] = values
+    head = f"INSERT INTO {table.name} ({', '.join([*frame.columns, *constants])}) VALUES "
+    shared = "".join(f", ?{k + 1}" for k in range(len(fixed)))
+
+    def statement(rows: int) -> str:
+        first = len(fixed) + 1
+        values = (
+            "(" + ", ".join(f"?{first + r * width + c}" for c in range(width)) + shared + ")"
+            for r in range(rows)
+        )
+        return head + ", ".join(values) + " " + tail
+
     step, full = per * width, height // per * per * width
     before = raw.total_changes
     cursor = raw.cursor()
     try:
         if full:
-            sql = f"{head} VALUES {', '.join([one] * per)} {tail}"
-            cursor.executemany(sql, (flat[i : i + step] for i in range(0, full, step)))
+            cursor.executemany(
+                statement(per), (fixed + flat[i : i + step] for i in range(0, full, step))
+            )
         if full < len(flat):
-            rest = (len(flat) - full) // width
-            cursor.execute(f"{head} VALUES {', '.join([one] * rest)} {tail}", flat[full:])
+            cursor.execute(statement((len(flat) - full) // width), fixed + flat[full:])
     finally:
         cursor.close()
     return int(raw.total_changes - before)
 
 
-def _postgres_copy_select(conn: Connection, table: Table, frame: pl.DataFrame, tail: str) -> int:
+def _postgres_copy_select(
+    conn: Connection, table: Table, frame: pl.DataFrame, tail: str, constants: Mapping[str, Any]
+) -> int:
     """COPY `frame` (as CSV written by polars) into a staging table, then INSERT … SELECT.
 
     polars writes NULL as an empty field and an empty string as `""`, which is exactly how
@@ -223,10 +215,15 @@ def _postgres_copy_select(conn: Connection, table: Table, frame: pl.DataFrame, t
     data = frame.write_csv(
         include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z", date_format="%Y-%m-%d"
     )
+    targets = ", ".join([*frame.columns, *constants])
+    sources = ", ".join([*frame.columns, *("%s" for _ in constants)])
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {stage.name} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(data.encode())
-        cursor.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage.name} {tail}")
+        cursor.execute(
+            f"INSERT INTO {table.name} ({targets}) SELECT {sources} FROM {stage.name} {tail}",
+            list(constants.values()),
+        )
         changed = cursor.rowcount
         cursor.execute(f"DROP TABLE {stage.name}")
     return int(changed)
@@ -243,6 +240,33 @@ def _stage(conn: Connection, table: Table, columns: Sequence[str]) -> Table:
     )
     stage.create(conn, checkfirst=False)
     return stage
+
+
+@contextmanager
+def sqlite_page_cache(conn: Connection, extra_bytes: int) -> Iterator[None]:
+    """Give this connection's SQLite page cache `extra_bytes` more room, for one bulk load.
+
+    A transaction keeps every page it writes until it commits. When they outgrow the page
+    cache, SQLite spills them to the WAL mid-transaction (pages written again later are
+    written twice) and evicts clean pages, such as the parent rows that foreign keys check
+    or the index pages the next chunk goes to, only to read them back. On a million-event
+    import that was ~1 s of the time. The setting is restored on the way out (the pages
+    stay in memory until the commit writes them). No-op on other databases.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    (previous,) = raw.execute("PRAGMA cache_size").fetchone()
+    (page_size,) = raw.execute("PRAGMA page_size").fetchone()
+    # Negative sizes are KiB, positive ones pages (SQLite's convention).
+    kib = -previous if previous < 0 else previous * page_size // 1024
+    raw.execute(f"PRAGMA cache_size = {-(kib + extra_bytes // 1024)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def drop_index(conn: Connection, index: Index) -> None:

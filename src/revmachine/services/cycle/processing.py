@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal, or_, select, union
 
 from revmachine.config import Workspace
@@ -42,7 +43,7 @@ from revmachine.engine.instants import from_micros
 from revmachine.services.cycle.inputs import Cursors, PersonInputs, load_people_inputs
 from revmachine.services.cycle.versions import adopt
 from revmachine.store import schema
-from revmachine.store.bulk import insert_ignoring_conflicts
+from revmachine.store.bulk import insert_frame_ignoring_conflicts
 from revmachine.store.database import Database
 
 BATCH = 2000
@@ -299,73 +300,50 @@ def _delete_derived(conn: Connection, replace_from: dict[int, dt.datetime | None
             )
 
 
-TRANSITION_COLUMNS = (
-    "person_id",
-    "from_stage",
-    "to_stage",
-    "occurred_at",
-    "reason",
-    "rule",
-    "model_version",
-    "recorded_at",
-)
-CHANGE_COLUMNS = (
-    "person_id",
-    "occurred_at",
-    "fit",
-    "behavior",
-    "total",
-    "reason",
-    "rule",
-    "model_version",
-    "recorded_at",
-)
-
-
 def _insert_results(
     conn: Connection, moves: list[Transition], scores: list[ScoreChange], now: dt.datetime
 ) -> None:
     """Append the history rows through the bulk path (a million score changes through
     SQLAlchemy's per-row parameter processing took half a minute)."""
-    insert_ignoring_conflicts(
-        conn,
-        schema.stage_transitions,
-        TRANSITION_COLUMNS,
-        (
-            (
-                t.person_id,
-                t.from_stage,
-                t.to_stage,
-                t.occurred_at,
-                t.reason,
-                t.rule,
-                t.model_version,
-                now,
-            )
-            for t in moves
-        ),
-        "id",
-    )
-    insert_ignoring_conflicts(
-        conn,
-        schema.score_changes,
-        CHANGE_COLUMNS,
-        (
-            (
-                c.person_id,
-                c.occurred_at,
-                c.fit,
-                c.behavior,
-                c.total,
-                c.reason,
-                c.rule,
-                c.model_version,
-                now,
-            )
-            for c in scores
-        ),
-        "id",
-    )
+    utc = pl.Datetime("us", "UTC")
+    if moves:
+        frame = pl.DataFrame(
+            {
+                "person_id": [t.person_id for t in moves],
+                "from_stage": [t.from_stage for t in moves],
+                "to_stage": [t.to_stage for t in moves],
+                "occurred_at": [t.occurred_at for t in moves],
+                "reason": [t.reason for t in moves],
+                "rule": [t.rule for t in moves],
+                "model_version": [t.model_version for t in moves],
+            },
+            schema_overrides={"occurred_at": utc, "from_stage": pl.String},
+        )
+        insert_frame_ignoring_conflicts(
+            conn, schema.stage_transitions, frame, "id", constants={"recorded_at": now}
+        )
+    if scores:
+        frame = pl.DataFrame(
+            {
+                "person_id": [c.person_id for c in scores],
+                "occurred_at": [c.occurred_at for c in scores],
+                "fit": [c.fit for c in scores],
+                "behavior": [c.behavior for c in scores],
+                "total": [c.total for c in scores],
+                "reason": [c.reason for c in scores],
+                "rule": [c.rule for c in scores],
+                "model_version": [c.model_version for c in scores],
+            },
+            schema_overrides={
+                "occurred_at": utc,
+                "fit": pl.Float64,
+                "behavior": pl.Float64,
+                "total": pl.Float64,
+            },
+        )
+        insert_frame_ignoring_conflicts(
+            conn, schema.score_changes, frame, "id", constants={"recorded_at": now}
+        )
 
 
 def _save_states(

@@ -1,0 +1,137 @@
+"""store.bulk: the driver-level paths give what SQLAlchemy would have written and read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from revmachine.services.imports import import_people, import_programs
+from revmachine.store import bulk, schema
+from revmachine.store.database import Database
+
+NOW = dt.datetime(2025, 7, 1, 12, 0, tzinfo=dt.UTC)
+EARLY = dt.datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+LATE = dt.datetime(2025, 3, 4, 5, 6, 7, 8, tzinfo=dt.UTC)
+
+
+def _people_and_program(db: Database, people: int) -> tuple[list[int], int]:
+    """`people` people (p0@x.com, p1@x.com, …) and one program, through the public imports."""
+    emails = "".join(f"p{i}@x.com\n" for i in range(people))
+    import_people(db, f"email\n{emails}".encode(), now=NOW)
+    import_programs(db, b"name,channel\nWebinar,webinar\n", now=NOW)
+    p = schema.people
+    with db.reading() as conn:
+        by_email = {email: id_ for email, id_ in conn.execute(select(p.c.email, p.c.id))}
+        program = conn.execute(select(schema.programs.c.id)).scalar_one()
+    return [by_email[f"p{i}@x.com"] for i in range(people)], program
+
+
+def test_insert_frame_stores_nulls_as_null_constants_once_and_skips_conflicts(
+    db: Database,
+) -> None:
+    (ann, bo), program = _people_and_program(db, 2)
+    frame = pl.DataFrame(
+        {
+            "event_id": ["e1", "e2", "e3"],
+            "person_id": [ann, bo, ann],
+            "type": ["web_visit", "webinar_attended", "web_visit"],
+            "program_id": [None, program, None],
+            "occurred_at": [EARLY, LATE, LATE],
+            "attributes": ['{"url":"/a"}', None, None],
+        },
+        schema_overrides={"program_id": pl.Int64},
+    )
+    received = {"received_at": NOW}
+    with db.transaction() as conn:
+        first = bulk.insert_frame_ignoring_conflicts(
+            conn, schema.activities, frame, "event_id", constants=received
+        )
+    with db.transaction() as conn:
+        again = bulk.insert_frame_ignoring_conflicts(
+            conn, schema.activities, frame.slice(1), "event_id", constants=received
+        )
+    assert (first, again) == (3, 0)
+
+    a = schema.activities
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(
+                a.c.event_id, a.c.program_id, a.c.occurred_at, a.c.received_at, a.c.attributes
+            ).order_by(a.c.event_id)
+        ).all()
+        # Real SQL NULLs, not a stand-in value that reads back as None.
+        nulls = conn.execute(
+            text("SELECT count(*) FROM activities WHERE program_id IS NULL AND attributes IS NULL")
+        ).scalar()
+    assert [tuple(r) for r in rows] == [
+        ("e1", None, EARLY, NOW, {"url": "/a"}),
+        ("e2", program, LATE, NOW, None),
+        ("e3", None, LATE, NOW, None),
+    ]
+    assert nulls == 1
+
+
+def test_upsert_keeps_the_earliest_time_whatever_the_order(db: Database) -> None:
+    (ann, bo), program = _people_and_program(db, 2)
+    pm = schema.program_members
+
+    def upsert(person: int, when: dt.datetime) -> None:
+        frame = pl.DataFrame(
+            {"program_id": [program], "person_id": [person], "first_touch_at": [when]}
+        )
+        with db.transaction() as conn:
+            bulk.upsert_frame_keeping_earliest(
+                conn,
+                pm,
+                frame,
+                ("program_id", "person_id"),
+                "first_touch_at",
+                constants={"status": "touched"},
+            )
+
+    upsert(ann, LATE)
+    upsert(ann, EARLY)
+    upsert(bo, EARLY)
+    upsert(bo, LATE)
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(pm.c.person_id, pm.c.status, pm.c.first_touch_at).order_by(pm.c.person_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(ann, "touched", EARLY), (bo, "touched", EARLY)]
+
+
+def test_lookup_frame_finds_every_key_in_one_statement(db: Database) -> None:
+    ids, _ = _people_and_program(db, 6_000)
+    wanted = [f"p{i}@x.com" for i in range(0, 6_000, 2)] + ["nobody@x.com", None, "p0@x.com"]
+    with db.reading() as conn:
+        found = bulk.lookup_frame(conn, schema.people, "email", pl.Series(wanted))
+        none = bulk.lookup_frame(conn, schema.people, "email", pl.Series([None], dtype=pl.String))
+    assert found.columns == ["email", "id"]
+    assert dict(found.iter_rows()) == {f"p{i}@x.com": ids[i] for i in range(0, 6_000, 2)}
+    assert none.height == 0
+
+
+def test_a_transaction_with_resolved_references_leaves_foreign_keys_enforced(
+    db: Database,
+) -> None:
+    def enforced(conn: Connection) -> bool:
+        if not db.is_sqlite:
+            return True  # PostgreSQL always checks
+        return bool(conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
+
+    with db.transaction(references_resolved=True) as conn:
+        assert enforced(conn) is not db.is_sqlite
+    with pytest.raises(RuntimeError), db.transaction(references_resolved=True):
+        raise RuntimeError("an import that fails half-way")
+    # The pooled connection is back to checking every reference.
+    with pytest.raises(IntegrityError), db.transaction() as conn:
+        assert enforced(conn)
+        conn.execute(
+            insert(schema.activities).values(
+                event_id="e1", person_id=999, type="web_visit", occurred_at=NOW, received_at=NOW
+            )
+        )
