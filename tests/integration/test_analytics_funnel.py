@@ -169,6 +169,28 @@ def test_cohorts(db: Database, history: History) -> None:
             assert cohort.reached.get(stage, 0) == reached[(cohort.start, stage)]
 
 
+def test_cohorts_from_a_stage(db: Database, history: History) -> None:
+    with db.reading() as conn:
+        report = cohort_report(conn, MODEL, Scope(PERIOD, AS_OF), from_stage="mql")
+    sizes: Counter[str] = Counter()
+    reached: Counter[tuple[str, str]] = Counter()
+    for p in history.people:
+        known = [s for s in p.steps if s.at <= AS_OF]
+        start = next((s.at for s in known if s.stage == "mql"), None)
+        if start is None or not (PERIOD.start_at <= start < PERIOD.end_at):
+            continue
+        month = start.strftime("%Y-%m-01")
+        sizes[month] += 1
+        for stage in {s.stage for s in known if s.at >= start}:
+            reached[(month, stage)] += 1
+    assert {c.start: c.size for c in report.cohorts} == dict(sizes)
+    assert sum(sizes.values()) > 10
+    for cohort in report.cohorts:
+        assert cohort.reached.get("mql") == cohort.size
+        for stage in report.stages:
+            assert cohort.reached.get(stage, 0) == reached[(cohort.start, stage)], stage
+
+
 def test_unknown_stage_or_segment_is_a_clear_error(db: Database) -> None:
     with db.reading() as conn:
         with pytest.raises(ValueError, match=r"unknown stage 'nope'.*known, engaged"):

@@ -2,19 +2,18 @@
 
 A cohort is the people whose first stage transition (or, with `from_stage`, first entry into
 that stage) falls in a month of the period; each cell counts the cohort's people who entered
-a stage at or after their start. One grouped statement; Python only divides.
+a stage at or after their start. One grouped statement, one pass over the history.
 Definition: `cohort_reached`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, case, func, select
 
 from revmachine.analytics.definitions import check_stages
-from revmachine.analytics.history import in_period, later_transitions, transitions
+from revmachine.analytics.history import in_period, transitions
 from revmachine.analytics.spec import Grain, Scope
 from revmachine.analytics.sqlfuncs import bucket_start
 from revmachine.analytics.tables import Column, ReportTable, table
@@ -86,41 +85,40 @@ def cohort_report(
     stages = [s.name for s in model.stages]
     if from_stage is not None:
         check_stages(model, [from_stage])
+    # One pass: per person, the start and the last entry into each stage up to as_of;
+    # "entered S at or after the start" is exactly "the last entry into S is at or after it".
     h = transitions(scope)
-    start_q = select(
-        h.c.person_id, h.c.segment, func.min(h.c.occurred_at).label("started")
-    ).group_by(h.c.person_id, h.c.segment)
-    if from_stage is not None:
-        start_q = start_q.where(h.c.to_stage == from_stage)
-    starts = start_q.subquery("starts")
-    cohort = bucket_start(grain, starts.c.started).label("cohort")
-    sizes_stmt = (
-        select(starts.c.segment, cohort, func.count())
-        .where(in_period(starts.c.started, scope.period))
-        .group_by(starts.c.segment, cohort)
+    if from_stage is None:
+        began = func.min(h.c.occurred_at)
+    else:
+        began = func.min(case((h.c.to_stage == from_stage, h.c.occurred_at)))
+    last = [
+        func.max(case((h.c.to_stage == s, h.c.occurred_at))).label(f"l{i}")
+        for i, s in enumerate(stages)
+    ]
+    per_person = (
+        select(h.c.segment, began.label("started"), *last)
+        .group_by(h.c.person_id, h.c.segment)
+        .subquery("journeys")
     )
-    sizes = {(seg, c): n for seg, c, n in conn.execute(sizes_stmt)}
-    t = later_transitions(scope)
-    reached_stmt = (
-        select(starts.c.segment, cohort, t.c.to_stage, func.count(func.distinct(t.c.person_id)))
-        .select_from(
-            starts.join(
-                t, and_(t.c.person_id == starts.c.person_id, t.c.occurred_at >= starts.c.started)
-            )
+    cohort = bucket_start(grain, per_person.c.started).label("cohort")
+    reached_cols = [
+        func.sum(case((per_person.c[f"l{i}"] >= per_person.c.started, 1), else_=0)).label(f"r{i}")
+        for i in range(len(stages))
+    ]
+    stmt = (
+        select(per_person.c.segment, cohort, func.count().label("size"), *reached_cols)
+        .where(in_period(per_person.c.started, scope.period))
+        .group_by(per_person.c.segment, cohort)
+        .order_by(per_person.c.segment, cohort)
+    )
+    cohorts = [
+        Cohort(
+            row["segment"],
+            row["cohort"],
+            int(row["size"]),
+            {s: int(row[f"r{i}"]) for i, s in enumerate(stages) if row[f"r{i}"]},
         )
-        .where(in_period(starts.c.started, scope.period))
-        .group_by(starts.c.segment, cohort, t.c.to_stage)
-    )
-    reached: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for seg, c, stage, n in conn.execute(reached_stmt):
-        reached[(seg, c)][stage] = n
-    return CohortReport(
-        scope,
-        grain,
-        from_stage,
-        tuple(stages),
-        tuple(
-            Cohort(seg, c, n, dict(reached.get((seg, c), {})))
-            for (seg, c), n in sorted(sizes.items())
-        ),
-    )
+        for row in conn.execute(stmt).mappings()
+    ]
+    return CohortReport(scope, grain, from_stage, tuple(stages), tuple(cohorts))

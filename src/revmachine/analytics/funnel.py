@@ -158,8 +158,15 @@ def funnel_report(
     check_stages(model, path)
     won = won_stage(model)
     labels = {s.name: s.label or s.name for s in model.stages}
-    entered = _entries(conn, scope, path)
-    reached = _conversions(conn, scope, path, window)
+    # The conversions shown: each stage to the next one, and to the won stage.
+    pairs = [
+        (a, b) for i, a in enumerate(path) for b in (*path[i + 1 : i + 2], won) if b and b != a
+    ]
+    if window is None:
+        entered, reached = _entries_and_conversions(conn, scope, path, pairs)
+    else:
+        entered = _entries(conn, scope, path)
+        reached = _conversions(conn, scope, path, window)
     inventory = _inventory(conn, scope)
     segments = sorted({seg for seg, _ in entered} | {seg for seg, _ in inventory})
     groups = []
@@ -190,6 +197,51 @@ def funnel_report(
         _volume(conn, scope, [s.name for s in model.stages], grain),
         _routes(conn, scope, won, top_routes, route_depth),
     )
+
+
+def _entries_and_conversions(
+    conn: Connection, scope: Scope, path: list[str], pairs: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
+    """Entries and to-date conversions in one pass over the history.
+
+    Per person: the first entry into each stage in the period and the last entry into each
+    stage up to as_of. "Reached B at or after the first entry into A" is exactly "the last
+    entry into B is at or after it", so no join of transitions with transitions is needed.
+    """
+    h = transitions(scope)
+    inside = in_period(h.c.occurred_at, scope.period)
+    targets = sorted({b for _, b in pairs})
+    first = {
+        s: func.min(case((and_(h.c.to_stage == s, inside), h.c.occurred_at))).label(f"f{i}")
+        for i, s in enumerate(path)
+    }
+    last = {
+        s: func.max(case((h.c.to_stage == s, h.c.occurred_at))).label(f"l{i}")
+        for i, s in enumerate(targets)
+    }
+    per_person = (
+        select(h.c.segment, *first.values(), *last.values())
+        .group_by(h.c.person_id, h.c.segment)
+        .subquery("journeys")
+    )
+    f = {s: per_person.c[col.name] for s, col in first.items()}
+    lst = {s: per_person.c[col.name] for s, col in last.items()}
+    counts = [func.count(f[s]).label(f"n{i}") for i, s in enumerate(path)]
+    converted = [
+        func.sum(case((lst[b] >= f[a], 1), else_=0)).label(f"c{k}")
+        for k, (a, b) in enumerate(pairs)
+    ]
+    stmt = select(per_person.c.segment, *counts, *converted).group_by(per_person.c.segment)
+    entered: dict[tuple[str, str], int] = {}
+    reached: dict[tuple[str, str, str], int] = {}
+    for row in conn.execute(stmt).mappings():
+        seg = row["segment"]
+        for i, stage in enumerate(path):
+            if row[f"n{i}"]:
+                entered[(seg, stage)] = int(row[f"n{i}"])
+        for k, (a, b) in enumerate(pairs):
+            reached[(seg, a, b)] = int(row[f"c{k}"] or 0)
+    return entered, reached
 
 
 def _entries(conn: Connection, scope: Scope, path: list[str]) -> dict[tuple[str, str], int]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Subquery, and_, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, select, union_all
 
 from revmachine.analytics.definitions import check_stages, detour_stages, velocity_pairs
-from revmachine.analytics.history import first_entries, later_transitions
+from revmachine.analytics.history import in_period, transitions
 from revmachine.analytics.intervals import Rate, wilson
 from revmachine.analytics.spec import Scope
 from revmachine.analytics.sqlfuncs import seconds_between
@@ -148,116 +149,131 @@ def velocity_report(
     pairs: list[tuple[str, str]] | None = None,
     resolution: dt.timedelta = dt.timedelta(hours=1),
 ) -> VelocityReport:
-    chosen = pairs or velocity_pairs(model)
+    chosen = list(dict.fromkeys(pairs or velocity_pairs(model)))
     check_stages(model, [s for pair in chosen for s in pair])
     detours = detour_stages(model)
+    outcomes = [[b, *[d for d in detours if d not in (a, b)]] for a, b in chosen]
+    rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
     results: list[Velocity] = []
-    for a, b in chosen:
-        competing = [d for d in detours if d not in (a, b)]
-        results.extend(_pair(conn, scope, a, b, competing, resolution))
+    for i, (a, b) in enumerate(chosen):
+        segments = sorted({seg for curve, k, seg in rows if k == i})
+        for seg in segments:
+            results.append(_velocity(seg, a, b, outcomes[i], rows, i))
     return VelocityReport(scope, resolution.total_seconds() / DAY, tuple(results))
 
 
-def outcome_times(scope: Scope, a: str, outcomes: list[str]) -> tuple[Subquery, list[str]]:
-    """Per person of A's cohort: entry time and first later time of each outcome stage,
-    plus `first_at` and `first_outcome` (ties go to the earlier-listed outcome)."""
-    e = first_entries(scope, [a])
-    t = later_transitions(scope)
-    names = [f"at_{i}" for i in range(len(outcomes))]
-    per_outcome = [
-        func.min(case((t.c.to_stage == stage, t.c.occurred_at))).label(name)
-        for stage, name in zip(outcomes, names, strict=True)
-    ]
-    per_person = (
-        select(
-            e.c.person_id,
-            e.c.segment,
-            e.c.entered,
-            *per_outcome,
-            func.min(t.c.occurred_at).label("first_at"),
-        )
-        .select_from(
-            e.outerjoin(
-                t,
-                and_(
-                    t.c.person_id == e.c.person_id,
-                    t.c.occurred_at >= e.c.entered,
-                    t.c.to_stage.in_(outcomes),
-                ),
-            )
-        )
-        .group_by(e.c.person_id, e.c.segment, e.c.entered)
-        .subquery("outcomes")
-    )
-    return per_person, names
+Tallies = dict[tuple[str, int, str], list[tuple[float, str | None, int, float]]]
 
 
-def _pair(
+def _tallies(
     conn: Connection,
     scope: Scope,
-    a: str,
-    b: str,
-    competing: list[str],
-    resolution: dt.timedelta,
-) -> list[Velocity]:
-    outcomes = [b, *competing]
-    r, names = outcome_times(scope, a, outcomes)
-    step = resolution.total_seconds()
-    as_of = literal(scope.as_of, type_=r.c.entered.type)
-    to_b = seconds_between(r.c.entered, func.coalesce(r.c[names[0]], as_of))
-    km = select(
-        literal("km").label("curve"),
-        r.c.segment,
-        func.round(to_b / step).label("k"),
-        case((r.c[names[0]].is_not(None), literal(b)), else_=None).label("outcome"),
-        func.count().label("n"),
-        func.sum(to_b).label("seconds"),
-    ).group_by(r.c.segment, "k", "outcome")
-    first = case(
-        *[(r.c[n] == r.c.first_at, literal(o)) for n, o in zip(names, outcomes, strict=True)],
-        else_=None,
-    )
-    to_first = seconds_between(r.c.entered, func.coalesce(r.c.first_at, as_of))
-    aj = select(
-        literal("aj").label("curve"),
-        r.c.segment,
-        func.round(to_first / step).label("k"),
-        first.label("outcome"),
-        func.count().label("n"),
-        func.sum(to_first).label("seconds"),
-    ).group_by(r.c.segment, "k", "outcome")
-    rows: dict[tuple[str, str], list[tuple[float, str | None, int]]] = defaultdict(list)
-    exact: dict[str, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
-    for curve, seg, k, outcome, n, seconds in conn.execute(km.union_all(aj)):
-        rows[(curve, seg)].append((float(k) * step / DAY, outcome, int(n)))
-        if curve == "km" and outcome is not None:
-            count, total = exact[seg]
-            exact[seg] = (count + int(n), total + float(seconds))
-    results = []
-    for seg in sorted({seg for _, seg in rows}):
-        km_tallies = merge_tallies(rows[("km", seg)])
-        curve = kaplan_meier(km_tallies)
-        completed, total_seconds = exact[seg]
-        done = sorted((t.time, t.total_events) for t in km_tallies if t.total_events)
-        results.append(
-            Velocity(
-                seg,
-                a,
-                b,
-                curve.subjects,
-                wilson(curve.events, curve.subjects),
-                tuple(curve.quantile(p) for p in PERCENTILES),
-                Naive(
-                    completed,
-                    total_seconds / completed / DAY if completed else None,
-                    weighted_median(done),
-                ),
-                curve,
-                tuple(outcomes),
-                aalen_johansen(merge_tallies(rows[("aj", seg)]), outcomes),
+    pairs: list[tuple[str, str]],
+    outcomes: list[list[str]],
+    step: float,
+) -> Tallies:
+    """(curve, pair index, segment) -> [(days, outcome or None if censored, people, exact
+    seconds summed)], for every pair in one statement.
+
+    One pass over the history: a window gives every row its person's first entry into each
+    starting stage in the period; grouping by person then finds, per pair, the first later
+    entry into B and into each competing stage. The per-person rows (one per person, not
+    per transition) are then tallied by duration for each pair.
+    """
+    h = transitions(scope)
+    inside = in_period(h.c.occurred_at, scope.period)
+    starts = list(dict.fromkeys(a for a, _ in pairs))
+    relevant = sorted(set(starts) | {o for group in outcomes for o in group})
+    windowed = select(
+        h.c.person_id,
+        h.c.segment,
+        h.c.to_stage,
+        h.c.occurred_at,
+        *[
+            func.min(case((and_(h.c.to_stage == a, inside), h.c.occurred_at)))
+            .over(partition_by=h.c.person_id)
+            .label(f"e{k}")
+            for k, a in enumerate(starts)
+        ],
+    ).where(h.c.to_stage.in_(relevant))
+    w = windowed.subquery("windowed")
+    columns: list[Any] = [func.max(w.c[f"e{k}"]).label(f"e{k}") for k in range(len(starts))]
+    for i, (a, _) in enumerate(pairs):
+        entered = w.c[f"e{starts.index(a)}"]
+        after = w.c.occurred_at >= entered
+        for j, stage in enumerate(outcomes[i]):
+            columns.append(
+                func.min(case((and_(w.c.to_stage == stage, after), w.c.occurred_at))).label(
+                    f"p{i}_{j}"
+                )
+            )
+        columns.append(
+            func.min(case((and_(w.c.to_stage.in_(outcomes[i]), after), w.c.occurred_at))).label(
+                f"p{i}_first"
             )
         )
-    return results
+    journeys = select(w.c.segment, *columns).group_by(w.c.person_id, w.c.segment).cte("journeys")
+    as_of = literal(scope.as_of, type_=h.c.occurred_at.type)
+    parts = []
+    for i, (a, b) in enumerate(pairs):
+        entered = journeys.c[f"e{starts.index(a)}"]
+        reached = journeys.c[f"p{i}_0"]
+        first = journeys.c[f"p{i}_first"]
+        to_b = seconds_between(entered, func.coalesce(reached, as_of))
+        to_first = seconds_between(entered, func.coalesce(first, as_of))
+        first_outcome = case(
+            *[(journeys.c[f"p{i}_{j}"] == first, literal(o)) for j, o in enumerate(outcomes[i])],
+            else_=None,
+        )
+        for curve, duration, outcome in (
+            ("km", to_b, case((reached.is_not(None), literal(b)), else_=None)),
+            ("aj", to_first, first_outcome),
+        ):
+            k = func.round(duration / step)
+            parts.append(
+                select(
+                    literal(curve).label("curve"),
+                    literal(i).label("pair"),
+                    journeys.c.segment,
+                    k.label("k"),
+                    outcome.label("outcome"),
+                    func.count().label("n"),
+                    func.sum(duration).label("seconds"),
+                )
+                .where(entered.is_not(None))
+                .group_by(journeys.c.segment, k, outcome)
+            )
+    rows: Tallies = defaultdict(list)
+    for curve, i, seg, k, outcome, n, seconds in conn.execute(union_all(*parts)):
+        rows[(curve, int(i), seg)].append(
+            (float(k) * step / DAY, outcome, int(n), float(seconds or 0.0))
+        )
+    return rows
+
+
+def _velocity(seg: str, a: str, b: str, outcomes: list[str], rows: Tallies, i: int) -> Velocity:
+    km_rows = rows[("km", i, seg)]
+    km_tallies = merge_tallies((t, o, n) for t, o, n, _ in km_rows)
+    curve = kaplan_meier(km_tallies)
+    completed = sum(n for _, o, n, _ in km_rows if o is not None)
+    exact = sum(sec for _, o, _, sec in km_rows if o is not None)
+    done = sorted((t.time, t.total_events) for t in km_tallies if t.total_events)
+    return Velocity(
+        seg,
+        a,
+        b,
+        curve.subjects,
+        wilson(curve.events, curve.subjects),
+        tuple(curve.quantile(p) for p in PERCENTILES),
+        Naive(
+            completed,
+            exact / completed / DAY if completed else None,
+            weighted_median(done),
+        ),
+        curve,
+        tuple(outcomes),
+        aalen_johansen(merge_tallies((t, o, n) for t, o, n, _ in rows[("aj", i, seg)]), outcomes),
+    )
 
 
 def weighted_median(values: list[tuple[float, int]]) -> float | None:

@@ -18,7 +18,7 @@ from revmachine.analytics.cost import CostReport
 from revmachine.analytics.deals import DealReport
 from revmachine.analytics.funnel import FunnelReport
 from revmachine.analytics.inventory import AGE_BANDS, InventoryReport, band_label
-from revmachine.analytics.velocity import VelocityReport
+from revmachine.analytics.velocity import Velocity, VelocityReport
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777")
 STYLE: dict[Any, Any] = {
@@ -82,47 +82,57 @@ def funnel_chart(report: FunnelReport) -> str | None:
 
 
 def velocity_chart(report: VelocityReport) -> str | None:
-    pairs = [v for v in report.pairs if v.cohort]
-    if not pairs:
+    """One panel per stage pair: the share that reached B by days since entry (Kaplan–Meier,
+    with its band); one line per segment when grouped, else the competing detours too."""
+    by_pair: dict[tuple[str, str], list[Velocity]] = {}
+    for v in report.pairs:
+        if v.cohort:
+            by_pair.setdefault((v.from_stage, v.to_stage), []).append(v)
+    if not by_pair:
         return None
-    cols = 3 if len(pairs) > 4 else 2 if len(pairs) > 1 else 1
-    rows = -(-len(pairs) // cols)
+    cols = 3 if len(by_pair) > 4 else 2 if len(by_pair) > 1 else 1
+    rows = -(-len(by_pair) // cols)
     with matplotlib.rc_context(STYLE):
         fig = _figure(3.2 * cols, 2.5 * rows)
-        axes = fig.subplots(rows, cols, squeeze=False)
-        for ax, v in zip((a for row in axes for a in row), pairs, strict=False):
-            times = [0.0] + [p.time for p in v.curve.points]
-            reached = [0.0] + [1 - p.survival for p in v.curve.points]
-            low = [0.0] + [1 - p.upper for p in v.curve.points]
-            high = [0.0] + [1 - p.lower for p in v.curve.points]
-            ax.step(times, reached, where="post", color=PALETTE[0], label=f"{v.to_stage} (KM)")
-            ax.fill_between(times, low, high, step="post", color=PALETTE[0], alpha=0.15)
-            for i, outcome in enumerate(v.outcomes[1:], start=1):
-                if v.incidence.final(outcome) == 0:
-                    continue
-                pts = v.incidence.points
-                ax.step(
-                    [0.0] + [p.time for p in pts],
-                    [0.0] + [p.incidence[outcome] for p in pts],
-                    where="post",
-                    color=PALETTE[i % len(PALETTE)],
-                    linestyle="--",
-                    label=outcome,
-                )
-            median = v.percentile(0.5).time
-            if median is not None:
-                ax.axvline(median, color="#6b7280", linewidth=0.8, linestyle=":")
-            ax.set_title(f"{v.from_stage} → {v.to_stage}" + _seg(v.segment), fontsize=9)
+        axes = [a for row in fig.subplots(rows, cols, squeeze=False) for a in row]
+        for ax, ((a, b), group) in zip(axes, by_pair.items(), strict=False):
+            single = len(group) == 1
+            for i, v in enumerate(group[: len(PALETTE)]):
+                color = PALETTE[i]
+                times = [0.0] + [p.time for p in v.curve.points]
+                reached = [0.0] + [1 - p.survival for p in v.curve.points]
+                label = f"{b} (KM)" if single else v.segment
+                ax.step(times, reached, where="post", color=color, label=label)
+                if single:
+                    low = [0.0] + [1 - p.upper for p in v.curve.points]
+                    high = [0.0] + [1 - p.lower for p in v.curve.points]
+                    ax.fill_between(times, low, high, step="post", color=color, alpha=0.15)
+                    _competing(ax, v)
+                    median = v.percentile(0.5).time
+                    if median is not None:
+                        ax.axvline(median, color="#6b7280", linewidth=0.8, linestyle=":")
+            ax.set_title(f"{a} → {b}", fontsize=9)
             ax.set_ylim(0, 1)
             ax.set_xlabel("days since entry")
             ax.legend(frameon=False, fontsize=7)
-        for ax in [a for row in axes for a in row][len(pairs) :]:
+        for ax in axes[len(by_pair) :]:
             ax.set_visible(False)
         return _svg(fig)
 
 
-def _seg(segment: str) -> str:
-    return "" if segment == "(all)" else f" · {segment}"
+def _competing(ax: Any, v: Velocity) -> None:
+    points = v.incidence.points
+    for i, outcome in enumerate(v.outcomes[1:], start=1):
+        if v.incidence.final(outcome) == 0:
+            continue
+        ax.step(
+            [0.0] + [p.time for p in points],
+            [0.0] + [p.incidence[outcome] for p in points],
+            where="post",
+            color=PALETTE[i % len(PALETTE)],
+            linestyle="--",
+            label=outcome,
+        )
 
 
 def inventory_chart(report: InventoryReport) -> str | None:
