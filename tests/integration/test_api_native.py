@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 
@@ -325,3 +326,43 @@ def test_the_feed_misses_nothing_while_several_clients_write(server: Server) -> 
         for t in writers:
             t.join()
     assert len(received) == len(set(received)) == 2 * 12 * 25
+
+
+def test_analytics_reports_as_json_equal_the_service(server: Server) -> None:
+    import datetime as dt
+
+    from revmachine.analytics import deal_report
+    from revmachine.analytics.render.jsonout import to_json
+    from revmachine.analytics.spec import Period, Scope
+    from revmachine.services.imports import import_accounts, import_opportunities, import_reps
+
+    now = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+    import_accounts(server.db, b"domain,name\nacme.com,Acme\n", now=now)
+    import_opportunities(
+        server.db,
+        b"opportunity_id,account,amount,stage,created_at,close_date\n"
+        b"O-1,acme.com,1000,Closed Won,2025-02-01T00:00:00Z,2025-03-01\n"
+        b"O-2,acme.com,500,Closed Lost,2025-02-05T00:00:00Z,2025-04-01\n"
+        b"O-3,acme.com,700,Discovery,2025-05-01T00:00:00Z,2025-09-01\n",
+        now=now,
+    )
+    _, secret = server.key(Role.EXECUTIVE)
+    import_reps(server.db, b"email,name\nrep@us.com,Rep\n", now=now)
+    _, sales = server.key(Role.SALES, rep="rep@us.com")
+    params = {"from": "2025-01-01", "to": "2025-06-30", "as_of": "2025-07-01T00:00:00Z"}
+    with server.client(secret) as client:
+        listed = client.get("/v1/analytics")
+        assert listed.status_code == 200 and "funnel" in listed.json()["reports"]
+        got = client.get("/v1/analytics/deals", params=params)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body["report"] == "deals" and "win_rate" in body["definitions"]
+        missing = client.get("/v1/analytics/nonsense")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+    with server.client(sales) as client:
+        assert client.get("/v1/analytics/deals", params=params).status_code == 403
+    scope = Scope(period=Period(dt.date(2025, 1, 1), dt.date(2025, 7, 1)), as_of=now)
+    with server.db.reading() as conn:
+        expected = json.loads(to_json("deals", deal_report(conn, scope)))
+    assert body["result"] == expected["result"]

@@ -18,7 +18,7 @@ from revmachine import __version__
 from revmachine.api import marketo, problems
 from revmachine.api.limits import BodyLimit, RateLimiter, Scope
 from revmachine.api.marketo.envelope import error_envelope
-from revmachine.api.routers import activities, keys, model, people, queue, records
+from revmachine.api.routers import activities, analytics, keys, model, people, queue, records
 from revmachine.api.settings import ApiSettings
 from revmachine.api.state import ApiContext, utc_now
 from revmachine.config import Workspace
@@ -74,6 +74,7 @@ def create_app(
         activities.router,
         records.router,
         model.router,
+        analytics.router,
         queue.router,
         keys.router,
         marketo.router,

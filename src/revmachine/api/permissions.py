@@ -28,6 +28,7 @@ class Permission(StrEnum):
     MODEL_PROCESS = "model:process"  # run the revenue model over what is new
     QUEUE = "queue"  # a rep's queue: leads awaiting a decision, accept / reject
     KEYS = "keys"  # list and revoke API keys
+    ANALYTICS_READ = "analytics:read"  # funnel, velocity, inventory, cost, cohorts, deals
 
 
 _READS = frozenset(p for p in Permission if p.value.endswith(":read"))

@@ -25,6 +25,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+READ_ONLY = "revmachine_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -43,7 +46,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no deadlock upgrading a read lock); readers
+        # begin deferred, so that a long report in WAL mode never blocks an import.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -96,7 +102,7 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only connection (rolled back at the end, never commits)."""
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             yield conn
 
     def dispose(self) -> None:
