@@ -202,9 +202,10 @@ def _insert(conn: Connection, frame: pl.DataFrame, now: dt.datetime, progress: P
 def _touch_programs(conn: Connection, frame: pl.DataFrame) -> None:
     """A touch by a program's event makes the person a member, from their first touch.
 
-    What `references.upsert_program_members` does, through the bulk path: a large file
-    touches hundreds of thousands of (program, person) pairs, and the Core executemany of
-    those was the import's slowest step.
+    One row per (program, person) with the earliest touch in the file, upserted through
+    the bulk path keeping the earlier time, so files give the same members in any order.
+    A large file touches hundreds of thousands of pairs: a Core executemany of those was
+    once the import's slowest step.
     """
     touched = (
         frame.filter(pl.col("program_id").is_not_null())

@@ -12,7 +12,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from revmachine.ingest.merge import Batch, PersonRecord
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
-from revmachine.services.imports.common import CHUNK, chunks
 from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
 
@@ -38,37 +37,6 @@ def ensure_activity_types(conn: Connection, names: Iterable[str], now: dt.dateti
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(schema.activity_types).on_conflict_do_nothing(index_elements=["name"])
         conn.execute(stmt, rows)
-
-
-def upsert_program_members(conn: Connection, frame: pl.DataFrame) -> None:
-    """A touch by a program's event makes the person a member, from their first touch."""
-    touched = (
-        frame.filter(pl.col("program_id").is_not_null())
-        .group_by("program_id", "person_id")
-        .agg(pl.col("occurred_at").min().alias("first_touch_at"))
-    )
-    if touched.height == 0:
-        return
-    table = schema.program_members
-    rows = [
-        {"program_id": p, "person_id": q, "status": "touched", "first_touch_at": t}
-        for p, q, t in touched.select("program_id", "person_id", "first_touch_at").iter_rows()
-    ]
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(table)
-    earlier = stmt.excluded.first_touch_at < table.c.first_touch_at
-    from sqlalchemy import case
-
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["program_id", "person_id"],
-        set_={
-            "first_touch_at": case(
-                (earlier, stmt.excluded.first_touch_at), else_=table.c.first_touch_at
-            )
-        },
-    )
-    for batch in chunks(rows, CHUNK):
-        conn.execute(stmt, batch)
 
 
 def apply_unsubscribes(
