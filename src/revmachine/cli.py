@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from revmachine import __version__, cli_cycle
+from revmachine import __version__, cli_cycle, cli_predict
 from revmachine.cli_support import (
     DbOption,
     WorkspaceOption,
@@ -39,6 +39,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create and migrate the store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 cli_cycle.register(app)
+cli_predict.register(app)
 
 
 class ImportKind(StrEnum):

@@ -39,10 +39,9 @@ class FeatureSpec:
         """The feature's value in words, e.g. '3 web visits in the last 7 days'."""
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return self.missing or f"{self.name} unknown"
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        elif isinstance(value, float):
-            value = f"{value:.3g}"
+        if isinstance(value, float):
+            # Whole numbers read best (days, counts); small fractions keep two digits.
+            value = round(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}"
         return (self.phrase or f"{self.name} = {{value}}").format(value=value)
 
     def to_dict(self) -> dict[str, str]:

@@ -35,7 +35,9 @@ class Reason:
 
     def describe(self) -> str:
         verb = "raises" if self.raises else "lowers"
-        return f"{self.value}: {verb} the chance by {abs(self.points):.1f} points"
+        size = abs(self.points)
+        points = f"{size:.1f}" if size >= 0.05 else f"{size:.2f}"
+        return f"{self.value}: {verb} the chance by {points} points"
 
 
 @dataclass(frozen=True)

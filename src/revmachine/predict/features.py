@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Float,
     Select,
+    Subquery,
     and_,
     case,
     distinct,
@@ -86,7 +87,7 @@ def feature_specs(activity_types: Sequence[str]) -> tuple[FeatureSpec, ...]:
         ]
         specs.append(
             FeatureSpec(
-                f"{t}_days_since", num, f"last {label} {{value}} days ago", f"never a {label}"
+                f"{t}_days_since", num, f"last {label} {{value}} days ago", f"no {label} yet"
             )
         )
     specs += [
@@ -397,8 +398,8 @@ def _scores(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> 
 def _accounts(conn: Connection, as_of: dt.datetime, people: pl.DataFrame) -> pl.DataFrame:
     """Per account: people known, recent activity, open and won deals, all as of `as_of`.
 
-    Membership uses the people's current account link (the link is rarely changed and a
-    change is undone above only for the person's own row).
+    Who belonged to an account is taken as of `as_of` too (`_membership`). A deal's account
+    is its current one: `opportunity_history` does not record account moves.
     """
     accounts = people.get_column("account_id").drop_nulls().unique().to_list()
     if not accounts:
@@ -412,14 +413,15 @@ def _accounts(conn: Connection, as_of: dt.datetime, people: pl.DataFrame) -> pl.
             }
         )
     restrict = None if len(accounts) > 5000 else accounts
-    p, a = schema.people, schema.activities
+    a = schema.activities
+    members = _membership(as_of)
     known = _frame(
         conn,
         _restrict(
-            select(p.c.account_id, func.count())
-            .where(p.c.created_at <= as_of, p.c.account_id.is_not(None))
-            .group_by(p.c.account_id),
-            p.c.account_id,
+            select(members.c.account_id, func.count())
+            .where(members.c.account_id.is_not(None))
+            .group_by(members.c.account_id),
+            members.c.account_id,
             restrict,
         ),
         {"account_id": pl.Int64, "colleagues": pl.Float64},
@@ -427,15 +429,15 @@ def _accounts(conn: Connection, as_of: dt.datetime, people: pl.DataFrame) -> pl.
     recent = _frame(
         conn,
         _restrict(
-            select(p.c.account_id, func.count())
-            .select_from(a.join(p, p.c.id == a.c.person_id))
+            select(members.c.account_id, func.count())
+            .select_from(a.join(members, members.c.person_id == a.c.person_id))
             .where(
                 a.c.occurred_at <= as_of,
                 a.c.occurred_at > as_of - dt.timedelta(days=30),
-                p.c.account_id.is_not(None),
+                members.c.account_id.is_not(None),
             )
-            .group_by(p.c.account_id),
-            p.c.account_id,
+            .group_by(members.c.account_id),
+            members.c.account_id,
             restrict,
         ),
         {"account_id": pl.Int64, "account_activities_30d": pl.Float64},
@@ -448,6 +450,38 @@ def _accounts(conn: Connection, as_of: dt.datetime, people: pl.DataFrame) -> pl.
         .join(deals, on="account_id", how="left")
         .with_columns(pl.col("account_activities_30d", "open", "won").fill_null(0.0))
         .rename({"open": "account_open_opportunities", "won": "account_won_opportunities"})
+    )
+
+
+def _membership(as_of: dt.datetime) -> Subquery:
+    """(person_id, account_id) of everyone known at `as_of`, with the account link as it
+    was then: the old value of the first later change of `account_id`, if there is one."""
+    p, ch = schema.people, schema.person_changes
+    first_change = (
+        select(
+            ch.c.person_id,
+            ch.c.old_value["v"].as_integer().label("old"),
+            func.row_number()
+            .over(partition_by=ch.c.person_id, order_by=(ch.c.occurred_at, ch.c.id))
+            .label("rn"),
+        )
+        .where(ch.c.field == "account_id", ch.c.occurred_at > as_of)
+        .subquery()
+    )
+    return (
+        select(
+            p.c.id.label("person_id"),
+            case(
+                (first_change.c.person_id.is_not(None), first_change.c.old), else_=p.c.account_id
+            ).label("account_id"),
+        )
+        .select_from(
+            p.outerjoin(
+                first_change, and_(first_change.c.person_id == p.c.id, first_change.c.rn == 1)
+            )
+        )
+        .where(p.c.created_at <= as_of)
+        .subquery()
     )
 
 

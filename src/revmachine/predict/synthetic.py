@@ -28,8 +28,8 @@ from revmachine.store.bulk import insert_frame_ignoring_conflicts
 SENIORITY = ("executive", "director", "manager", "staff")
 INDUSTRIES = ("software", "retail", "finance", "health", "education")
 BOTTOM_UP = 2  # the first two industries buy bottom-up
-TOP_DOWN_RATE = (0.45, 0.3, 0.1, 0.03)  # by seniority
-BOTTOM_UP_RATE = (0.03, 0.1, 0.3, 0.45)
+TOP_DOWN_RATE = (0.6, 0.35, 0.06, 0.02)  # by seniority
+BOTTOM_UP_RATE = (0.02, 0.06, 0.35, 0.6)
 BACKGROUND = ("web_visit", "email_open", "email_open", "web_visit", "email_click")
 BURST = ("pricing_visit", "web_visit", "demo_request", "webinar_attended", "pricing_visit")
 
@@ -81,7 +81,7 @@ def company(
     times.append(at[keep])
     kinds.append(np.asarray(BURST)[rng.integers(0, len(BURST), int(keep.sum()))])
     # Some non-buyers: the same kind of burst, leading nowhere.
-    noisy = ~buyer & (rng.random(n) < 0.35)
+    noisy = ~buyer & (rng.random(n) < 0.5)
     counts = np.where(noisy, rng.poisson(7, n), 0)
     owner = np.repeat(np.arange(n), counts)
     centre = created + rng.uniform(0, 1, n) * life
@@ -148,6 +148,10 @@ def load(conn: Connection, data: Company) -> None:
     transitions = data.transitions.with_columns(
         pl.lit("synthetic").alias("reason"),
         pl.lit(now).alias("recorded_at"),
-        pl.int_range(1, data.transitions.height + 1).alias("id"),
     )
     insert_frame_ignoring_conflicts(conn, schema.stage_transitions, transitions, "id")
+    if conn.dialect.name == "postgresql":
+        # People came with their ids: move the sequence past them for later inserts.
+        conn.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))"
+        )
