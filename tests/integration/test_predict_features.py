@@ -9,7 +9,8 @@ import polars as pl
 from sqlalchemy import Connection, insert, update
 
 from revmachine.predict import synthetic
-from revmachine.predict.features import FeatureConfig, build_features, common_activity_types
+from revmachine.predict.feature_catalogue import FeatureConfig
+from revmachine.predict.features import build_features, common_activity_types
 from revmachine.store import schema
 from revmachine.store.database import Database
 

@@ -24,7 +24,8 @@ import polars as pl
 from sqlalchemy import Connection, func, select
 
 from revmachine.config import RevenueModel, StageKind
-from revmachine.predict.features import ID, FeatureConfig, build_features
+from revmachine.predict.feature_catalogue import ID, FeatureConfig
+from revmachine.predict.features import build_features
 from revmachine.store import schema
 
 LABEL = "converted"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import select
 
-from revmachine.predict.features import ID, build_features
+from revmachine.predict.feature_catalogue import ID
+from revmachine.predict.features import build_features
 from revmachine.predict.model import sigmoid
 from revmachine.predict.model_store import StoredModel
 from revmachine.store import schema

@@ -7,7 +7,9 @@ reach a feature (tests/integration/test_predict_features.py proves it by adding 
 events and checking that no feature moves). The scans, joins and group-bys run in SQL on
 SQLite and PostgreSQL alike; polars joins the per-person aggregates into one frame.
 
-Account firmographics are left out on purpose: `accounts` keeps no history, so today's
+The feature list and its words are in `feature_catalogue.py`, the account-level queries
+in `account_features.py`. Account firmographics are left out on purpose: `accounts` keeps
+no history, so today's
 values could tell the model what was learned later (a segment set after a deal closed).
 """
 
@@ -15,111 +17,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Float,
-    Integer,
-    Select,
-    Subquery,
-    and_,
-    case,
-    cast,
-    func,
-    select,
-    type_coerce,
+from sqlalchemy import Connection, Integer, case, cast, func, select
+
+from revmachine.predict.account_features import account_features
+from revmachine.predict.encode import FeatureKind
+from revmachine.predict.feature_catalogue import (
+    AS_OF_FIELDS,
+    CATEGORY_FIELDS,
+    FLAG_FIELDS,
+    ID,
+    MAX_ACTIVITY_TYPES,
+    WINDOWS,
+    FeatureConfig,
 )
-
-from revmachine.predict.encode import FeatureKind, FeatureSpec
+from revmachine.predict.sql import DAY, epoch, fetch_frame, restrict
 from revmachine.store import schema
-
-DAY = 86_400.0
-WINDOWS = (7, 30, 90)
-MAX_ACTIVITY_TYPES = 10
-#: Person fields used as they were at the cut-off, and how they are typed.
-CATEGORY_FIELDS = ("seniority", "industry", "country", "lead_source")
-NUMBER_FIELDS = ("employee_count",)
-FLAG_FIELDS = ("email_opt_in", "unsubscribed")
-AS_OF_FIELDS = (*CATEGORY_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "account_id")
-ID = "person_id"
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """What varies between workspaces: the activity types that get their own counts."""
-
-    activity_types: tuple[str, ...]
-
-    def specs(self) -> tuple[FeatureSpec, ...]:
-        return feature_specs(self.activity_types)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"activity_types": list(self.activity_types)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
-        return cls(tuple(data["activity_types"]))
-
-
-def feature_specs(activity_types: Sequence[str]) -> tuple[FeatureSpec, ...]:
-    """Every feature, with how to say it to a rep."""
-    cat, num = FeatureKind.CATEGORY, FeatureKind.NUMBER
-    specs = [
-        FeatureSpec("days_known", num, "known for {value} days"),
-        *(
-            FeatureSpec(f, cat, f"{f.replace('_', ' ')} is {{value}}", f"no {f.replace('_', ' ')}")
-            for f in CATEGORY_FIELDS
-        ),
-        FeatureSpec("acquisition_channel", cat, "came in through {value}", "no known channel"),
-        FeatureSpec("employee_count", num, "{value} employees", "company size unknown"),
-        FeatureSpec("email_opt_in", num, "email opt-in: {value}", "email opt-in not known"),
-        FeatureSpec("unsubscribed", num, "unsubscribed: {value}", "unsubscribed: unknown"),
-    ]
-    for t in activity_types:
-        label = t.replace("_", " ")
-        specs += [
-            FeatureSpec(f"{t}_{w}d", num, f"{{value}} × {label} in the last {w} days")
-            for w in WINDOWS
-        ]
-        specs.append(
-            FeatureSpec(
-                f"{t}_days_since", num, f"last {label} {{value}} days ago", f"no {label} in 90 days"
-            )
-        )
-    specs += [
-        *(
-            FeatureSpec(f"activities_{w}d", num, f"{{value}} activities in the last {w} days")
-            for w in WINDOWS
-        ),
-        FeatureSpec("activities_total", num, "{value} activities in all"),
-        FeatureSpec("activity_types_90d", num, "{value} kinds of activity in the last 90 days"),
-        FeatureSpec("days_since_activity", num, "last active {value} days ago", "never active"),
-        FeatureSpec("program_activities_90d", num, "{value} program touches in the last 90 days"),
-        FeatureSpec("programs", num, "member of {value} programs"),
-        FeatureSpec("stage", cat, "in stage {value}", "not yet in a stage"),
-        FeatureSpec("days_in_stage", num, "{value} days in the current stage", "no stage yet"),
-        FeatureSpec("stage_moves", num, "{value} stage moves so far"),
-        FeatureSpec("fit_score", num, "fit score {value}", "no fit score"),
-        FeatureSpec("behavior_score", num, "behaviour score {value}", "no behaviour score"),
-        FeatureSpec("colleagues", num, "{value} colleagues known at the account", "no account"),
-        FeatureSpec(
-            "account_activities_30d",
-            num,
-            "{value} activities from the account in the last 30 days",
-            "no account",
-        ),
-        FeatureSpec(
-            "account_open_opportunities", num, "{value} open deals at the account", "no account"
-        ),
-        FeatureSpec(
-            "account_won_opportunities", num, "{value} deals won at the account", "no account"
-        ),
-    ]
-    return tuple(specs)
 
 
 def common_activity_types(conn: Connection, until: dt.datetime) -> tuple[str, ...]:
@@ -133,14 +48,6 @@ def common_activity_types(conn: Connection, until: dt.datetime) -> tuple[str, ..
         .limit(MAX_ACTIVITY_TYPES)
     )
     return tuple(sorted(r.type for r in rows))
-
-
-def epoch(conn: Connection, value: ColumnElement[Any]) -> ColumnElement[float]:
-    """Seconds since 1970 of a stored time, in the database (one number to fetch)."""
-    if conn.dialect.name == "sqlite":
-        # UTCDateTime is UTC text on SQLite; julianday reads it.
-        return type_coerce((func.julianday(value) - 2440587.5) * DAY, Float)
-    return type_coerce(func.extract("epoch", value), Float)
 
 
 def build_features(
@@ -164,7 +71,7 @@ def build_features(
         _scores(conn, as_of, ids),
     ):
         frame = frame.join(part, on=ID, how="left")
-    frame = frame.join(_accounts(conn, as_of, frame), on="account_id", how="left")
+    frame = frame.join(account_features(conn, as_of, frame), on="account_id", how="left")
     counts = [
         c
         for c in frame.columns
@@ -188,18 +95,6 @@ def _empty(config: FeatureConfig) -> pl.DataFrame:
     return pl.DataFrame(schema=schema_)
 
 
-def _restrict(stmt: Select[Any], column: Any, ids: Sequence[int] | None) -> Select[Any]:
-    return stmt if ids is None else stmt.where(column.in_(ids))
-
-
-def _frame(conn: Connection, stmt: Select[Any], schema_: dict[str, Any]) -> pl.DataFrame:
-    """The rows of `stmt` as a frame, fetched from the driver's cursor: every column of
-    these queries is a number or text that needs no conversion, and SQLAlchemy's row
-    objects would cost a fifth of the time of a million-person scoring run."""
-    rows = conn.execute(stmt).cursor.fetchall()
-    return pl.DataFrame(rows, schema=schema_, orient="row")
-
-
 def _people(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> pl.DataFrame:
     """Fields as at `as_of`: current values, with later changes undone."""
     p, prog = schema.people, schema.programs
@@ -213,12 +108,12 @@ def _people(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> 
         .select_from(p.outerjoin(prog, prog.c.id == p.c.acquisition_program_id))
         .where(p.c.created_at <= as_of)
     )
-    stmt = _restrict(stmt, p.c.id, ids)
+    stmt = restrict(stmt, p.c.id, ids)
     types: dict[str, Any] = {ID: pl.Int64, "created": pl.Float64}
     types |= {f: pl.String for f in CATEGORY_FIELDS}
     types |= {"employee_count": pl.Float64, "email_opt_in": pl.Float64}
     types |= {"unsubscribed": pl.Float64, "account_id": pl.Int64, "acquisition_channel": pl.String}
-    frame = _frame(conn, stmt, types)
+    frame = fetch_frame(conn, stmt, types)
     frame = _undo_later_changes(conn, frame, as_of, ids)
     return frame.with_columns(
         ((as_of.timestamp() - pl.col("created")) / DAY).alias("days_known"),
@@ -230,7 +125,7 @@ def _undo_later_changes(
 ) -> pl.DataFrame:
     """Replace a field by the old value of its first change after `as_of`, if any."""
     ch = schema.person_changes
-    ranked = _restrict(
+    ranked = restrict(
         select(
             ch.c.person_id,
             ch.c.field,
@@ -301,14 +196,14 @@ def _activities(
     and window costs SQLite several times more (each CASE is evaluated for every row).
     """
     a = schema.activities
-    totals = _restrict(
+    totals = restrict(
         select(a.c.person_id, func.count(), epoch(conn, func.max(a.c.occurred_at)))
         .where(a.c.occurred_at <= as_of)
         .group_by(a.c.person_id),
         a.c.person_id,
         ids,
     )
-    frame = _frame(
+    frame = fetch_frame(
         conn,
         totals,
         {ID: pl.Int64, "activities_total": pl.Float64, "last_activity": pl.Float64},
@@ -318,7 +213,7 @@ def _activities(
     # people the index is what finds their rows.
     person = a.c.person_id + 0 if ids is None and conn.dialect.name == "sqlite" else a.c.person_id
     since = {w: as_of - dt.timedelta(days=w) for w in WINDOWS}
-    recent = _restrict(
+    recent = restrict(
         select(
             person,
             a.c.type,
@@ -333,7 +228,7 @@ def _activities(
         ids,
     )
     windows = [f"w{w}" for w in WINDOWS]
-    by_type = _frame(
+    by_type = fetch_frame(
         conn,
         recent,
         {ID: pl.Int64, "type": pl.String}
@@ -360,14 +255,14 @@ def _activities(
 
 def _programs(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> pl.DataFrame:
     m = schema.program_members
-    stmt = _restrict(
+    stmt = restrict(
         select(m.c.person_id, func.count())
         .where(m.c.first_touch_at <= as_of)
         .group_by(m.c.person_id),
         m.c.person_id,
         ids,
     )
-    return _frame(conn, stmt, {ID: pl.Int64, "programs": pl.Float64})
+    return fetch_frame(conn, stmt, {ID: pl.Int64, "programs": pl.Float64})
 
 
 def _stages(
@@ -375,7 +270,7 @@ def _stages(
 ) -> pl.DataFrame:
     """The stage at `as_of` (the latest move at or before it), how long, how many moves."""
     st = schema.stage_transitions
-    ranked = _restrict(
+    ranked = restrict(
         select(
             st.c.person_id,
             st.c.to_stage,
@@ -391,7 +286,7 @@ def _stages(
     stmt = select(ranked.c.person_id, ranked.c.to_stage, ranked.c.entered, ranked.c.moves).where(
         ranked.c.rn == 1
     )
-    frame = _frame(
+    frame = fetch_frame(
         conn,
         stmt,
         {ID: pl.Int64, "stage": pl.String, "entered": pl.Float64, "stage_moves": pl.Float64},
@@ -404,7 +299,7 @@ def _stages(
 def _scores(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> pl.DataFrame:
     """The rules-based fit and behaviour scores as last recorded at or before `as_of`."""
     sc = schema.score_changes
-    ranked = _restrict(
+    ranked = restrict(
         select(
             sc.c.person_id,
             sc.c.fit,
@@ -417,121 +312,6 @@ def _scores(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> 
         ids,
     ).subquery()
     stmt = select(ranked.c.person_id, ranked.c.fit, ranked.c.behavior).where(ranked.c.rn == 1)
-    return _frame(conn, stmt, {ID: pl.Int64, "fit_score": pl.Float64, "behavior_score": pl.Float64})
-
-
-def _accounts(conn: Connection, as_of: dt.datetime, people: pl.DataFrame) -> pl.DataFrame:
-    """Per account: people known, recent activity, open and won deals, all as of `as_of`.
-
-    Who belonged to an account is taken as of `as_of` too (`_membership`). A deal's account
-    is its current one: `opportunity_history` does not record account moves.
-    """
-    accounts = people.get_column("account_id").drop_nulls().unique().to_list()
-    if not accounts:
-        return pl.DataFrame(
-            schema={
-                "account_id": pl.Int64,
-                "colleagues": pl.Float64,
-                "account_activities_30d": pl.Float64,
-                "account_open_opportunities": pl.Float64,
-                "account_won_opportunities": pl.Float64,
-            }
-        )
-    restrict = None if len(accounts) > 5000 else accounts
-    a = schema.activities
-    members = _membership(as_of)
-    known = _frame(
-        conn,
-        _restrict(
-            select(members.c.account_id, func.count())
-            .where(members.c.account_id.is_not(None))
-            .group_by(members.c.account_id),
-            members.c.account_id,
-            restrict,
-        ),
-        {"account_id": pl.Int64, "colleagues": pl.Float64},
-    )
-    recent = _frame(
-        conn,
-        _restrict(
-            select(members.c.account_id, func.count())
-            .select_from(a.join(members, members.c.person_id == a.c.person_id))
-            .where(
-                a.c.occurred_at <= as_of,
-                a.c.occurred_at > as_of - dt.timedelta(days=30),
-                members.c.account_id.is_not(None),
-            )
-            .group_by(members.c.account_id),
-            members.c.account_id,
-            restrict,
-        ),
-        {"account_id": pl.Int64, "account_activities_30d": pl.Float64},
-    )
-    deals = _frame(
-        conn, _deals(as_of), {"account_id": pl.Int64, "open": pl.Float64, "won": pl.Float64}
-    )
-    return (
-        known.join(recent, on="account_id", how="left")
-        .join(deals, on="account_id", how="left")
-        .with_columns(pl.col("account_activities_30d", "open", "won").fill_null(0.0))
-        .rename({"open": "account_open_opportunities", "won": "account_won_opportunities"})
-    )
-
-
-def _membership(as_of: dt.datetime) -> Subquery:
-    """(person_id, account_id) of everyone known at `as_of`, with the account link as it
-    was then: the old value of the first later change of `account_id`, if there is one."""
-    p, ch = schema.people, schema.person_changes
-    first_change = (
-        select(
-            ch.c.person_id,
-            ch.c.old_value["v"].as_integer().label("old"),
-            func.row_number()
-            .over(partition_by=ch.c.person_id, order_by=(ch.c.occurred_at, ch.c.id))
-            .label("rn"),
-        )
-        .where(ch.c.field == "account_id", ch.c.occurred_at > as_of)
-        .subquery()
-    )
-    return (
-        select(
-            p.c.id.label("person_id"),
-            case(
-                (first_change.c.person_id.is_not(None), first_change.c.old), else_=p.c.account_id
-            ).label("account_id"),
-        )
-        .select_from(
-            p.outerjoin(
-                first_change, and_(first_change.c.person_id == p.c.id, first_change.c.rn == 1)
-            )
-        )
-        .where(p.c.created_at <= as_of)
-        .subquery()
-    )
-
-
-def _deals(as_of: dt.datetime) -> Select[Any]:
-    """Open and won opportunities per account, from each deal's latest snapshot at `as_of`."""
-    h, o = schema.opportunity_history, schema.opportunities
-    ranked = (
-        select(
-            h.c.opportunity_id,
-            h.c.status,
-            func.row_number()
-            .over(partition_by=h.c.opportunity_id, order_by=(h.c.occurred_at.desc(), h.c.id.desc()))
-            .label("rn"),
-        )
-        .where(h.c.occurred_at <= as_of)
-        .subquery()
-    )
-    status = ranked.c.status
-    return (
-        select(
-            o.c.account_id,
-            func.sum(case((status == "open", 1), else_=0)),
-            func.sum(case((status == "won", 1), else_=0)),
-        )
-        .join(ranked, and_(ranked.c.opportunity_id == o.c.id, ranked.c.rn == 1))
-        .where(o.c.account_id.is_not(None), o.c.created_at <= as_of)
-        .group_by(o.c.account_id)
+    return fetch_frame(
+        conn, stmt, {ID: pl.Int64, "fit_score": pl.Float64, "behavior_score": pl.Float64}
     )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from revmachine.predict.dataset import Plan, Target
-from revmachine.predict.features import FeatureConfig
+from revmachine.predict.feature_catalogue import FeatureConfig
 from revmachine.predict.metrics import Evaluation
 from revmachine.predict.model import Algorithm, PredictiveModel
 from revmachine.store import schema

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, delete, select
 
-from revmachine.predict.features import ID, build_features
+from revmachine.predict.feature_catalogue import ID
+from revmachine.predict.features import build_features
 from revmachine.predict.model_store import StoredModel
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts

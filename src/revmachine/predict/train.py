@@ -22,7 +22,8 @@ from revmachine.predict.dataset import (
     examples,
     examples_at,
 )
-from revmachine.predict.features import FeatureConfig, common_activity_types
+from revmachine.predict.feature_catalogue import FeatureConfig
+from revmachine.predict.features import common_activity_types
 from revmachine.predict.learn import LearningSettings, fit
 from revmachine.predict.metrics import Evaluation, evaluate
 from revmachine.predict.model_store import StoredModel, load_model, save_model
