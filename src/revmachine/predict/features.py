@@ -33,7 +33,7 @@ from revmachine.predict.feature_catalogue import (
     WINDOWS,
     FeatureConfig,
 )
-from revmachine.predict.sql import DAY, epoch, fetch_frame, restrict
+from revmachine.predict.sql import DAY, epoch, fetch_frame, latest_per_person, restrict
 from revmachine.store import schema
 
 
@@ -270,48 +270,30 @@ def _stages(
 ) -> pl.DataFrame:
     """The stage at `as_of` (the latest move at or before it), how long, how many moves."""
     st = schema.stage_transitions
-    ranked = restrict(
-        select(
-            st.c.person_id,
-            st.c.to_stage,
-            epoch(conn, st.c.occurred_at).label("entered"),
-            func.row_number()
-            .over(partition_by=st.c.person_id, order_by=(st.c.occurred_at.desc(), st.c.id.desc()))
-            .label("rn"),
-            func.count().over(partition_by=st.c.person_id).label("moves"),
-        ).where(st.c.occurred_at <= as_of),
-        st.c.person_id,
-        ids,
-    ).subquery()
-    stmt = select(ranked.c.person_id, ranked.c.to_stage, ranked.c.entered, ranked.c.moves).where(
-        ranked.c.rn == 1
-    )
-    frame = fetch_frame(
+    frame = latest_per_person(
         conn,
-        stmt,
-        {ID: pl.Int64, "stage": pl.String, "entered": pl.Float64, "stage_moves": pl.Float64},
+        st,
+        as_of,
+        ids,
+        {"stage": st.c.to_stage, "entered": epoch(conn, st.c.occurred_at)},
+        {"stage": pl.String, "entered": pl.Float64},
     )
-    return frame.with_columns(((t - pl.col("entered")) / DAY).alias("days_in_stage")).drop(
-        "entered"
+    return (
+        frame.rename({"records": "stage_moves"})
+        .with_columns(((t - pl.col("entered")) / DAY).alias("days_in_stage"))
+        .drop("entered")
     )
 
 
 def _scores(conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None) -> pl.DataFrame:
     """The rules-based fit and behaviour scores as last recorded at or before `as_of`."""
     sc = schema.score_changes
-    ranked = restrict(
-        select(
-            sc.c.person_id,
-            sc.c.fit,
-            sc.c.behavior,
-            func.row_number()
-            .over(partition_by=sc.c.person_id, order_by=(sc.c.occurred_at.desc(), sc.c.id.desc()))
-            .label("rn"),
-        ).where(sc.c.occurred_at <= as_of),
-        sc.c.person_id,
+    frame = latest_per_person(
+        conn,
+        sc,
+        as_of,
         ids,
-    ).subquery()
-    stmt = select(ranked.c.person_id, ranked.c.fit, ranked.c.behavior).where(ranked.c.rn == 1)
-    return fetch_frame(
-        conn, stmt, {ID: pl.Int64, "fit_score": pl.Float64, "behavior_score": pl.Float64}
+        {"fit_score": sc.c.fit, "behavior_score": sc.c.behavior},
+        {"fit_score": pl.Float64, "behavior_score": pl.Float64},
     )
+    return frame.drop("records")
