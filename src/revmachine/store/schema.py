@@ -491,3 +491,38 @@ api_activity_types = Table(
     Column("primary_attribute", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# --- predict (issue 9) ---------------------------------------------------------------------
+# Predictive scoring: every trained model, versioned (the id is the version), with what it
+# was trained on and how it did; and each person's latest probability, a plain column that
+# the rep queue, scoring rules and segments can join.
+prediction_models = Table(
+    "prediction_models",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("target", String(64), nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("algorithm", String(40), nullable=False),
+    Column("trained_at", UTCDateTime, nullable=False),
+    # The training window: the first and last training cut-offs, then the cut-offs of the
+    # calibration and validation parts (each with labels up to cut-off + horizon).
+    Column("train_from", UTCDateTime, nullable=False),
+    Column("train_to", UTCDateTime, nullable=False),
+    Column("calibrated_at", UTCDateTime, nullable=False),
+    Column("validated_at", UTCDateTime, nullable=False),
+    Column("features", JSONDoc, nullable=False),
+    Column("metrics", JSONDoc, nullable=False),
+    Column("content", JSONDoc, nullable=False),
+    Index(None, "target", "trained_at"),
+)
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("person_id", ForeignKey("people.id"), primary_key=True),
+    Column("model_id", ForeignKey("prediction_models.id"), nullable=False, index=True),
+    Column("probability", Float, nullable=False, index=True),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+)
+# --- end predict ---------------------------------------------------------------------------
