@@ -130,10 +130,19 @@ def queue(
         console.print(f"{result.owner}: no open leads.")
         return
     table = Table(title=f"{result.owner}: {len(result.leads)} open lead(s), best first")
-    for column in ("#", "lead", "title / company", "score", "fit", "beh.", "SLA", "moments"):
-        table.add_column(
-            column, justify="right" if column in ("#", "score", "fit", "beh.") else "left"
-        )
+    numeric = ("#", "P(buy)", "score", "fit", "beh.")
+    for column in (
+        "#",
+        "lead",
+        "title / company",
+        "P(buy)",
+        "score",
+        "fit",
+        "beh.",
+        "SLA",
+        "moments",
+    ):
+        table.add_column(column, justify="right" if column in numeric else "left")
     for i, q in enumerate(result.leads, start=1):
         lead = q.lead
         if q.due_at is None:
@@ -147,6 +156,7 @@ def queue(
             str(i),
             f"{lead.name or ''}\n{lead.email}".strip(),
             " / ".join(x for x in (lead.title, lead.account or lead.company) if x),
+            f"{q.probability:.0%}" if q.probability is not None else "",
             f"{lead.total:.0f}",
             f"{lead.fit:.0f}",
             f"{lead.behavior:.0f}",

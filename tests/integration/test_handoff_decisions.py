@@ -161,3 +161,48 @@ def test_bad_input_is_refused_and_changes_nothing(db: Database, state_of: State)
     with db.transaction() as conn:
         conn.execute(r.update().where(r.c.email == ANN).values(active=True))
     assert state_of(db) == decided
+
+
+def test_a_predicted_probability_ranks_the_queue_before_the_score(db: Database) -> None:
+    routed(db)
+    p = schema.people
+    with db.transaction() as conn:
+        ids = dict(conn.execute(select(p.c.email, p.c.id).where(p.c.email.in_([A, C]))).all())
+        model = conn.execute(
+            schema.prediction_models.insert().values(
+                target="opportunity",
+                horizon_days=90,
+                algorithm="test",
+                trained_at=NOW,
+                train_from=NOW,
+                train_to=NOW,
+                calibrated_at=NOW,
+                validated_at=NOW,
+                features=[],
+                metrics={},
+                content={},
+            )
+        ).inserted_primary_key[0]
+        # A scores lower than C but is predicted far likelier to buy
+        conn.execute(
+            schema.predictions.insert(),
+            [
+                {
+                    "person_id": ids[A],
+                    "model_id": model,
+                    "probability": 0.9,
+                    "as_of": NOW,
+                    "scored_at": NOW,
+                },
+                {
+                    "person_id": ids[C],
+                    "model_id": model,
+                    "probability": 0.2,
+                    "as_of": NOW,
+                    "scored_at": NOW,
+                },
+            ],
+        )
+    queue = rep_queue(db, workspace(), ANN, NOW)
+    assert [q.lead.email for q in queue.leads] == [A, C]
+    assert [q.probability for q in queue.leads] == [0.9, 0.2]

@@ -43,6 +43,7 @@ class QueuedLead:
     rule: str
     reason: str
     moments: list[Moment] = field(default_factory=list)
+    probability: float | None = None  # the latest predicted probability, when scored
 
     def overdue(self, now: dt.datetime) -> bool:
         return self.due_at is not None and self.due_at <= now
@@ -77,6 +78,13 @@ def rep_queue(db: Database, workspace: Workspace, owner: str, now: dt.datetime) 
         rows = conn.execute(query).all()
         ids = [r.person_id for r in rows]
         summaries = lead_summaries(conn, ids)
+        pr = schema.predictions
+        predicted = {
+            pid: float(p)
+            for pid, p in conn.execute(
+                select(pr.c.person_id, pr.c.probability).where(pr.c.person_id.in_(ids))
+            )
+        }
         moments = interesting_moments(
             conn, workspace, ids, now - routing.queue.within, now, routing.queue.moments
         )
@@ -88,6 +96,7 @@ def rep_queue(db: Database, workspace: Workspace, owner: str, now: dt.datetime) 
             r.rule,
             r.reason,
             moments.get(r.person_id, []),
+            predicted.get(r.person_id),
         )
         for r in rows
         if summaries[r.person_id].stage == routing.stage
@@ -96,9 +105,18 @@ def rep_queue(db: Database, workspace: Workspace, owner: str, now: dt.datetime) 
     return RepQueue(name, is_rep, leads, now)
 
 
-def rank(lead: QueuedLead) -> tuple[float, dt.datetime, int]:
-    """Best first: highest score, then the one waiting longest."""
-    return (-lead.lead.total, lead.assigned_at, lead.lead.person_id)
+def rank(lead: QueuedLead) -> tuple[int, float, float, dt.datetime, int]:
+    """Best first: the highest predicted probability of buying (`revmachine predict`),
+    leads without a prediction after those with one; then the highest score, then the one
+    waiting longest."""
+    p = lead.probability
+    return (
+        0 if p is not None else 1,
+        -(p or 0.0),
+        -lead.lead.total,
+        lead.assigned_at,
+        lead.lead.person_id,
+    )
 
 
 def interesting_moments(
