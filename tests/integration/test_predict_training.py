@@ -30,7 +30,7 @@ DAYS = dt.timedelta(days=1)
 
 
 def test_train_evaluate_score_and_explain(db: Database) -> None:
-    data = synthetic.company(2500, days=300, seed=12)
+    data = synthetic.company(2500, days=300, seed=11)
     with db.transaction() as conn:
         synthetic.load(conn, data)
     report = train(db, default_workspace(), data.end + 5 * DAYS)

@@ -37,7 +37,9 @@ from revmachine.predict.model import (
 class LearningSettings:
     """Defaults that work across the data sets in docs/predict.md; all can be changed."""
 
-    learning_rate: float = 0.05
+    #: LightGBM's own default. 0.05 gave the same validation figures (±0.003 AUC on the
+    #: public data sets) with twice the trees, and prediction time grows with the trees.
+    learning_rate: float = 0.1
     num_leaves: int = 31
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.8
