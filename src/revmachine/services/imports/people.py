@@ -1,4 +1,11 @@
-"""Importing people: deduplicated on normalised email and merged by `ingest.merge` rules."""
+"""Importing people: deduplicated on normalised email and merged by `ingest.merge` rules.
+
+The batch is handled column-wise (references resolved by joins, record times, one look-up
+of every email): people the store has never seen that one row names are built by
+`ingest.merge_frame` without a Python object per row; every other person (already stored,
+or named by several rows) goes through `merge.absorb`, the exact rules. Both are saved
+together by `person_store.save_results` in bulk statements.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,18 @@ from sqlalchemy import Connection, func, select
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.ingest.merge import Batch, MergeResult, PersonRecord
-from revmachine.model.emails import email_domain, is_personal_domain
+from revmachine.ingest.merge_frame import (
+    RECORD_TIME,
+    STAMPED,
+    new_people,
+    record_times,
+    representable,
+)
+from revmachine.model.emails import PERSONAL_DOMAINS
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    RecordOutcome,
     Source,
     Stopwatch,
     finish_run,
@@ -27,6 +42,7 @@ from revmachine.services.imports.common import (
 )
 from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
+from revmachine.store.bulk import lookup_frame
 from revmachine.store.database import Database
 
 _DIRECT = (
@@ -42,6 +58,17 @@ _DIRECT = (
     "unsubscribed",
     "lead_source",
 )
+_REFERENCED = ("owner_id", "acquisition_program_id", "account_id")
+#: The typed columns of a people frame, for a file that does not map them all.
+_TYPES: dict[str, pl.DataType] = {
+    **{name: pl.String() for name in (*_DIRECT, "owner", "program", "account", "attributes")},
+    "employee_count": pl.Int64(),
+    "email_opt_in": pl.Boolean(),
+    "unsubscribed": pl.Boolean(),
+    "created_at": pl.Datetime("us", "UTC"),
+    "updated_at": pl.Datetime("us", "UTC"),
+}
+_SIMPLE = "__simple__"
 
 
 def import_people(
@@ -53,45 +80,84 @@ def import_people(
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
     outcomes: bool = False,
+    column_wise: bool = True,
 ) -> ImportReport:
+    """Import people in one transaction. `column_wise=False` sends every person through
+    `merge.absorb`: the reference the column-wise path is tested against."""
     clock = Stopwatch()
     prepared = prepare("people", source, name=name, mapping=mapping)
     report = new_report("people", prepared, outcomes)
-    frame = prepared.frame
-    with db.transaction() as conn:
+    total = prepared.frame.height
+    # Every owner, program, account and person id written is looked up in this transaction.
+    with db.transaction(references_resolved=True) as conn:
         run_id = start_run(conn, report, now)
+        frame = prepared.frame.with_columns(
+            pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
+        )
         refs = _References.load(conn, frame)
+        frame, rejections = refs.resolve(frame)
+        report.rejections.extend(rejections)
+        frame = record_times(frame, now).sort(LINE)
+        stored = lookup_frame(conn, schema.people, "email", frame["email"])
+        simple = (
+            ~pl.col("email").is_in(stored["email"].implode())
+            & (pl.len().over("email") == 1)
+            & representable(frame)
+        )
+        frame = frame.with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+        progress(total // 2, total)
+        fresh = new_people(frame.filter(pl.col(_SIMPLE)))
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
         lines: dict[str, list[int]] = {}
-        total = frame.height
-        for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
-            record = refs.record(row, now, report)
-            if record is None:
-                continue
-            if report.outcomes is not None:
-                lines.setdefault(record.email, []).append(row[LINE])
+        for record, line in _records(frame.filter(~pl.col(_SIMPLE))):
+            lines.setdefault(record.email, []).append(line)
             batch = batches.get(record.email)
             if batch is None:
                 batches[record.email] = Batch.of(record)
             else:
                 batch.add(record)
-            if i % 10_000 == 0:
-                progress(i, total)
         results: list[MergeResult] = []
         saved = absorb_batches(
-            conn, list(batches.values()), now, f"import:{run_id}", results=results
+            conn,
+            list(batches.values()),
+            now,
+            f"import:{run_id}",
+            results=results,
+            order=[lines[email][0] for email in batches],
+            fresh=fresh,
         )
-        report.inserted, report.updated, report.unchanged = saved
-        for result in results:
-            status = "created" if result.created else "updated" if result.changed else "unchanged"
-            for line in lines.get(result.state.email, ()):
-                report.note(line, status, result.state.id)
+        report.inserted, report.updated, report.unchanged = saved[:3]
+        if report.outcomes is not None:
+            created = fresh.select("email", LINE).join(saved.created_ids, on="email")
+            report.outcomes.update(
+                (line, RecordOutcome("created", id_)) for _, line, id_ in created.iter_rows()
+            )
+            for result in results:
+                status = (
+                    "created" if result.created else "updated" if result.changed else "unchanged"
+                )
+                for line in lines.get(result.state.email, ()):
+                    report.note(line, status, result.state.id)
         finish_run(conn, report, now)
         progress(total, total)
     report.seconds = clock.seconds()
     return report
+
+
+def _records(frame: pl.DataFrame) -> list[tuple[PersonRecord, int]]:
+    """Each row as the `PersonRecord` `merge.absorb` takes, with its line."""
+    fields = (*_DIRECT, *_REFERENCED)
+    out = []
+    columns = ("email", *fields, "attributes", "created_at", RECORD_TIME, STAMPED, LINE)
+    for row in frame.select(columns).iter_rows():
+        email, values = row[0], row[1 : 1 + len(fields)]
+        attributes, created, record_time, stamped, line = row[1 + len(fields) :]
+        held = {k: v for k, v in zip(fields, values, strict=True) if v is not None}
+        attrs: dict[str, Any] = json.loads(attributes) if attributes else {}
+        out.append((PersonRecord(email, held, attrs, created, record_time, stamped), line))
+    return out
 
 
 class _References:
@@ -129,71 +195,80 @@ class _References:
             names[key] = account_id
         return cls(owners, programs, domains, names)
 
-    def record(
-        self, row: dict[str, Any], now: dt.datetime, report: ImportReport
-    ) -> PersonRecord | None:
-        line = row[LINE]
-        problems: list[RowRejection] = []
-        values: dict[str, Any] = {k: row.get(k) for k in _DIRECT if row.get(k) is not None}
-        owner = row.get("owner")
-        if owner is not None:
-            if owner in self.owners:
-                values["owner_id"] = self.owners[owner]
-            else:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "owner",
-                        f"no sales rep with email '{owner}'; import reps first",
-                    )
-                )
-        program = row.get("program")
-        if program is not None:
-            if program in self.programs:
-                values["acquisition_program_id"] = self.programs[program]
-            else:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "program",
-                        f"no program named '{program}'; import programs first",
-                    )
-                )
-        account = row.get("account")
-        if account is not None:
-            account_id = self.domains.get(account.lower()) or self.names.get(account.lower())
-            if account_id is None:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "account",
-                        f"no account with domain or name '{account}'; import accounts first",
-                    )
-                )
-            else:
-                values["account_id"] = account_id
-        else:
-            account_id = self._implied_account(row)
-            if account_id is not None:
-                values["account_id"] = account_id
-        if problems:
-            report.rejections.extend(problems)
-            return None
-        attributes = json.loads(row["attributes"]) if row.get("attributes") else {}
-        created = row.get("created_at")
-        updated = row.get("updated_at")
-        record_time = updated or created or now
-        stamped = updated is None and created is None
-        return PersonRecord(row["email"], values, attributes, created, record_time, stamped)
+    def resolve(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
+        """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
+        naming an owner, program or account that does not exist (returned as rejections).
 
-    def _implied_account(self, row: dict[str, Any]) -> int | None:
-        domain = email_domain(row["email"])
-        if not is_personal_domain(domain) and domain in self.domains:
-            return self.domains[domain]
-        company = row.get("company")
-        if company is not None:
-            return self.names.get(company.strip().lower())
-        return None
+        An account is an existing account's domain or name (case-insensitive); without one,
+        the email's domain (unless a personal one) and then the company name imply it.
+        """
+        ids = pl.Int64()
+        frame = frame.with_columns(
+            _lowered(frame["account"], strip=False).alias("__account_key__"),
+            _lowered(frame["company"], strip=True).alias("__company_key__"),
+        )
+        domain = pl.col("email").str.split("@").list.last()
+        named = pl.coalesce(
+            _mapped(pl.col("__account_key__"), self.domains),
+            _mapped(pl.col("__account_key__"), self.names),
+        )
+        implied = pl.coalesce(
+            pl.when(~domain.is_in(sorted(PERSONAL_DOMAINS))).then(_mapped(domain, self.domains)),
+            _mapped(pl.col("__company_key__"), self.names),
+        )
+        frame = frame.with_columns(
+            _mapped(pl.col("owner"), self.owners).alias("owner_id"),
+            _mapped(pl.col("program"), self.programs).alias("acquisition_program_id"),
+            pl.when(pl.col("account").is_not_null())
+            .then(named)
+            .otherwise(implied)
+            .cast(ids)
+            .alias("account_id"),
+        )
+        unknown = [
+            pl.col(name).is_not_null() & pl.col(found).is_null()
+            for name, found in (
+                ("owner", "owner_id"),
+                ("program", "acquisition_program_id"),
+                ("account", "account_id"),
+            )
+        ]
+        bad = pl.any_horizontal(unknown)
+        rejections: list[RowRejection] = []
+        named_rows = frame.filter(bad).select(
+            LINE,
+            "owner",
+            "program",
+            "account",
+            *(u.alias(f"__bad{i}") for i, u in enumerate(unknown)),
+        )
+        for row in named_rows.iter_rows():
+            line, owner, program, account, no_owner, no_program, no_account = row
+            if no_owner:
+                message = f"no sales rep with email '{owner}'; import reps first"
+                rejections.append(RowRejection(line, _UNKNOWN, "owner", message))
+            if no_program:
+                message = f"no program named '{program}'; import programs first"
+                rejections.append(RowRejection(line, _UNKNOWN, "program", message))
+            if no_account:
+                message = f"no account with domain or name '{account}'; import accounts first"
+                rejections.append(RowRejection(line, _UNKNOWN, "account", message))
+        return frame.filter(~bad).drop("__account_key__", "__company_key__"), rejections
+
+
+_UNKNOWN = RejectCode.UNKNOWN_REFERENCE
+
+
+def _mapped(column: pl.Expr, found: dict[str, int]) -> pl.Expr:
+    """The id `found` holds for each value of `column`, else null."""
+    return column.replace_strict(
+        list(found), list(found.values()), default=None, return_dtype=pl.Int64
+    )
+
+
+def _lowered(column: pl.Series, *, strip: bool) -> pl.Series:
+    """The look-up key of each value (`str.lower`, after `str.strip` if asked): Python's
+    own case mapping, as the keys were made, once per distinct value."""
+    distinct = [v for v in column.unique().to_list() if v is not None]
+    keys = [(v.strip() if strip else v).lower() for v in distinct]
+    return column.replace_strict(distinct, keys, default=None, return_dtype=pl.String)
