@@ -42,7 +42,7 @@ _UTC = pl.Datetime("us", "UTC")
 PEOPLE_COLUMNS = ("email", *VALUE_FIELDS, "attributes", "field_times", "created_at", "updated_at")
 
 
-def record_times(frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
+def record_times(frame: pl.LazyFrame, now: dt.datetime) -> pl.LazyFrame:
     """Add each row's record time (`updated_at`, else `created_at`, else `now`), origin
     time (`created_at`, else the record time) and whether it is stamped with `now`."""
     updated, created = pl.col("updated_at"), pl.col("created_at")
@@ -58,7 +58,7 @@ def isoformat(column: pl.Expr) -> pl.Expr:
     return text.str.replace(".000000+", "+", literal=True)
 
 
-def representable(frame: pl.DataFrame) -> pl.Expr:
+def representable() -> pl.Expr:
     """Rows whose times `isoformat` writes as Python does (four-digit years)."""
     years = [pl.col(c).dt.year() for c in (RECORD_TIME, ORIGIN_TIME)]
     return pl.all_horizontal([(y >= 1000) & (y <= 9999) for y in years])
@@ -70,9 +70,13 @@ def new_people(frame: pl.DataFrame) -> pl.DataFrame:
     `frame` holds the `VALUE_FIELDS` columns, `attributes` (JSON text or null),
     `__line__` and the columns `record_times` adds; JSON columns come out as JSON text.
     """
-    frame = _with_attribute_parts(frame).with_columns(
-        isoformat(pl.col(RECORD_TIME)).alias("__record_iso__"),
-        isoformat(pl.col(ORIGIN_TIME)).alias("__origin_iso__"),
+    lazy = (
+        _with_attribute_parts(frame)
+        .lazy()
+        .with_columns(
+            isoformat(pl.col(RECORD_TIME)).alias("__record_iso__"),
+            isoformat(pl.col(ORIGIN_TIME)).alias("__origin_iso__"),
+        )
     )
     record, origin = pl.col("__record_iso__"), pl.col("__origin_iso__")
     times: list[pl.Expr] = []
@@ -104,7 +108,7 @@ def new_people(frame: pl.DataFrame) -> pl.DataFrame:
         stamped,
         pl.lit("}"),
     )
-    return frame.select(
+    return lazy.select(
         "email",
         *[pl.col(f).fill_null(False) if f == "unsubscribed" else pl.col(f) for f in VALUE_FIELDS],
         pl.col(_ATTR_DOC).fill_null("{}").alias("attributes"),
@@ -112,18 +116,18 @@ def new_people(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(ORIGIN_TIME).alias("created_at"),
         pl.col(RECORD_TIME).alias("updated_at"),
         LINE,
-    )
+    ).collect()
 
 
 def _with_attribute_parts(frame: pl.DataFrame) -> pl.DataFrame:
     """Each row's attributes as the `people.attributes` document and as `field_times`
     entries, in Python for the rows that have any (few imports carry custom fields)."""
     empty = pl.lit(None, pl.String)
-    has = frame.filter(pl.col("attributes").is_not_null())
-    if has.height == 0:
+    if frame["attributes"].null_count() == frame.height:
         return frame.with_columns(
             empty.alias(_ATTR_TIMES), empty.alias(_ATTR_KEYS), empty.alias(_ATTR_DOC)
         )
+    has = frame.filter(pl.col("attributes").is_not_null())
     docs: list[str] = []
     times: list[str | None] = []
     keys: list[str | None] = []

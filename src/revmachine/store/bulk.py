@@ -116,6 +116,33 @@ def lookup_frame(
     return pl.DataFrame(rows, schema=out_schema, orient="row")
 
 
+def lookup_keys(
+    conn: Connection, table: Table, key: str, keys: Sequence[str], value_column: str = "id"
+) -> list[tuple[str, Any]]:
+    """`(key, value_column)` of the rows whose `key` is one of `keys` (distinct, no None):
+    `lookup_frame` for callers that hold the keys as a list. One statement for any number
+    of keys; none when `keys` is empty."""
+    if not keys:
+        return []
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    kcol, vcol = table.c[key].name, table.c[value_column].name
+    select_ = f"SELECT {kcol}, {vcol} FROM {table.name} WHERE {kcol}"
+    param: Any
+    if conn.dialect.name == "sqlite":
+        sql, param = f"{select_} IN (SELECT value FROM json_each(?))", json.dumps(list(keys))
+    elif conn.dialect.name == "postgresql":
+        sql, param = f"{select_} = ANY(%s)", list(keys)
+    else:
+        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, (param,))
+        return [(k, v) for k, v in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def sqlite_storage(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with datetimes and dates as the text SQLite stores (`UTCDateTime`, `Date`)."""
     return frame.with_columns(

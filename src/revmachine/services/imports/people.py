@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
@@ -34,7 +34,6 @@ from revmachine.services.imports.common import (
     Source,
     Stopwatch,
     finish_run,
-    lookup,
     new_report,
     no_progress,
     prepare,
@@ -42,7 +41,7 @@ from revmachine.services.imports.common import (
 )
 from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
-from revmachine.store.bulk import lookup_frame
+from revmachine.store.bulk import lookup_keys
 from revmachine.store.database import Database
 
 _DIRECT = (
@@ -97,21 +96,24 @@ def import_people(
         refs = _References.load(conn, frame)
         frame, rejections = refs.resolve(frame)
         report.rejections.extend(rejections)
-        frame = record_times(frame, now).sort(LINE)
-        stored = lookup_frame(conn, schema.people, "email", frame["email"])
+        stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
         simple = (
-            ~pl.col("email").is_in(stored["email"].implode())
-            & (pl.len().over("email") == 1)
-            & representable(frame)
+            ~pl.col("email").is_in(sorted(stored)) & (pl.len().over("email") == 1) & representable()
         )
-        frame = frame.with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+        frame = (
+            record_times(frame.lazy(), now)
+            .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+            .sort(LINE)
+            .collect()
+        )
         progress(total // 2, total)
         fresh = new_people(frame.filter(pl.col(_SIMPLE)))
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
         lines: dict[str, list[int]] = {}
-        for record, line in _records(frame.filter(~pl.col(_SIMPLE))):
+        hard = frame.filter(~pl.col(_SIMPLE)) if not frame[_SIMPLE].all() else frame.clear()
+        for record, line in _records(hard):
             lines.setdefault(record.email, []).append(line)
             batch = batches.get(record.email)
             if batch is None:
@@ -130,9 +132,10 @@ def import_people(
         )
         report.inserted, report.updated, report.unchanged = saved[:3]
         if report.outcomes is not None:
-            created = fresh.select("email", LINE).join(saved.created_ids, on="email")
+            ids = saved.created_ids
             report.outcomes.update(
-                (line, RecordOutcome("created", id_)) for _, line, id_ in created.iter_rows()
+                (line, RecordOutcome("created", ids[email]))
+                for email, line in zip(fresh["email"], fresh[LINE], strict=True)
             )
             for result in results:
                 status = (
@@ -161,7 +164,8 @@ def _records(frame: pl.DataFrame) -> list[tuple[PersonRecord, int]]:
 
 
 class _References:
-    """Owner, program and account look-ups for the rows of one file, loaded once."""
+    """Owner, program and account look-ups for the rows of one file, loaded once, and the
+    distinct emails and look-up keys of its account and company columns."""
 
     def __init__(
         self,
@@ -169,31 +173,39 @@ class _References:
         programs: dict[str, int],
         domains: dict[str, int],
         names: dict[str, int],
+        keys: dict[str, dict[str, str]],
+        emails: list[str],
     ) -> None:
         self.owners, self.programs, self.domains, self.names = owners, programs, domains, names
+        self.keys, self.emails = keys, emails
 
     @classmethod
     def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
-        def col(name: str) -> list[str]:
-            if name not in frame.columns:
-                return []
-            return [v for v in frame[name].unique().to_list() if v is not None]
-
-        owners = lookup(conn, schema.sales_reps, "email", col("owner"))
-        programs = lookup(conn, schema.programs, "name", col("program"))
-        wanted_domains = {e.rsplit("@", 1)[-1] for e in col("email")}
-        wanted_domains |= {a.lower() for a in col("account")}
-        domains = lookup(conn, schema.accounts, "domain", wanted_domains)
-        wanted_names = {c.strip().lower() for c in col("company") + col("account")}
-        names: dict[str, int] = {}
+        """One statement per table for all the keys the frame names (`bulk.lookup_keys`)."""
+        columns = ("email", "owner", "program", "account", "company")
+        distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
+        emails, owners, programs, accounts, companies = distinct.row(0)
+        # Python's own case mapping, once per distinct value, as the stored keys were made.
+        keys = {
+            "account": {a: a.lower() for a in accounts},
+            "account_name": {a: a.strip().lower() for a in accounts},
+            "company": {c: c.strip().lower() for c in companies},
+        }
+        domains = {e.rsplit("@", 1)[-1] for e in emails} | set(keys["account"].values())
+        names = set(keys["company"].values()) | set(keys["account_name"].values())
         acc = schema.accounts
-        for key, account_id in conn.execute(
-            select(acc.c.name_key, func.min(acc.c.id))
-            .where(acc.c.name_key.in_(sorted(wanted_names)))
-            .group_by(acc.c.name_key)
-        ):
-            names[key] = account_id
-        return cls(owners, programs, domains, names)
+        # Several accounts may share a name: the oldest (lowest id) is the one meant.
+        by_name: dict[str, int] = {}
+        for key, account_id in lookup_keys(conn, acc, "name_key", sorted(names)):
+            by_name[key] = min(account_id, by_name.get(key, account_id))
+        return cls(
+            dict(lookup_keys(conn, schema.sales_reps, "email", owners)),
+            dict(lookup_keys(conn, schema.programs, "name", programs)),
+            dict(lookup_keys(conn, acc, "domain", sorted(domains))),
+            by_name,
+            keys,
+            emails,
+        )
 
     def resolve(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
         """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
@@ -202,27 +214,20 @@ class _References:
         An account is an existing account's domain or name (case-insensitive); without one,
         the email's domain (unless a personal one) and then the company name imply it.
         """
-        ids = pl.Int64()
-        frame = frame.with_columns(
-            _lowered(frame["account"], strip=False).alias("__account_key__"),
-            _lowered(frame["company"], strip=True).alias("__company_key__"),
-        )
+        account_key = _mapped(pl.col("account"), self.keys["account"], pl.String())
+        company_key = _mapped(pl.col("company"), self.keys["company"], pl.String())
         domain = pl.col("email").str.split("@").list.last()
-        named = pl.coalesce(
-            _mapped(pl.col("__account_key__"), self.domains),
-            _mapped(pl.col("__account_key__"), self.names),
-        )
+        named = pl.coalesce(_mapped(account_key, self.domains), _mapped(account_key, self.names))
         implied = pl.coalesce(
             pl.when(~domain.is_in(sorted(PERSONAL_DOMAINS))).then(_mapped(domain, self.domains)),
-            _mapped(pl.col("__company_key__"), self.names),
+            _mapped(company_key, self.names),
         )
-        frame = frame.with_columns(
+        resolved = frame.lazy().with_columns(
             _mapped(pl.col("owner"), self.owners).alias("owner_id"),
             _mapped(pl.col("program"), self.programs).alias("acquisition_program_id"),
             pl.when(pl.col("account").is_not_null())
             .then(named)
             .otherwise(implied)
-            .cast(ids)
             .alias("account_id"),
         )
         unknown = [
@@ -234,8 +239,11 @@ class _References:
             )
         ]
         bad = pl.any_horizontal(unknown)
+        frame = resolved.with_columns(bad.alias("__bad__")).collect()
+        if not frame["__bad__"].any():
+            return frame.drop("__bad__"), []
         rejections: list[RowRejection] = []
-        named_rows = frame.filter(bad).select(
+        named_rows = frame.filter(pl.col("__bad__")).select(
             LINE,
             "owner",
             "program",
@@ -253,22 +261,14 @@ class _References:
             if no_account:
                 message = f"no account with domain or name '{account}'; import accounts first"
                 rejections.append(RowRejection(line, _UNKNOWN, "account", message))
-        return frame.filter(~bad).drop("__account_key__", "__company_key__"), rejections
+        return frame.filter(~pl.col("__bad__")).drop("__bad__"), rejections
 
 
 _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
 
 
-def _mapped(column: pl.Expr, found: dict[str, int]) -> pl.Expr:
-    """The id `found` holds for each value of `column`, else null."""
+def _mapped(column: pl.Expr, found: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
+    """What `found` holds for each value of `column` (an id unless `dtype` says), else null."""
     return column.replace_strict(
-        list(found), list(found.values()), default=None, return_dtype=pl.Int64
+        list(found), list(found.values()), default=None, return_dtype=dtype or pl.Int64()
     )
-
-
-def _lowered(column: pl.Series, *, strip: bool) -> pl.Series:
-    """The look-up key of each value (`str.lower`, after `str.strip` if asked): Python's
-    own case mapping, as the keys were made, once per distinct value."""
-    distinct = [v for v in column.unique().to_list() if v is not None]
-    keys = [(v.strip() if strip else v).lower() for v in distinct]
-    return column.replace_strict(distinct, keys, default=None, return_dtype=pl.String)

@@ -33,7 +33,7 @@ from revmachine.ingest.merge_frame import PEOPLE_COLUMNS
 from revmachine.model.person_history import FieldTimes, Observation
 from revmachine.services.imports.common import LOOKUP_CHUNK, chunks
 from revmachine.store import schema
-from revmachine.store.bulk import insert_frame, lookup_frame, update_frame
+from revmachine.store.bulk import insert_frame, lookup_keys, update_frame
 
 _P = schema.people
 _STATE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
@@ -55,8 +55,8 @@ class Saved(NamedTuple):
     inserted: int
     updated: int
     unchanged: int
-    #: Email and id of every person created.
-    created_ids: pl.DataFrame
+    #: The id of every person created, by email.
+    created_ids: dict[str, int]
 
 
 def absorb_batches(
@@ -178,14 +178,13 @@ def save_results(
         {LINE: [p for r, p in zip(results, positions, strict=True) if r.created]},
     )
     if fresh is not None and fresh.height:
-        new_rows = pl.concat([new_rows, fresh.select(new_rows.columns).cast(new_rows.schema)])
-    new_rows = new_rows.sort(LINE)
+        both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
+        # Each part is in line order already.
+        new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
     insert_frame(conn, _P, new_rows.drop(LINE))
-    ids = lookup_frame(conn, _P, "email", new_rows["email"])
-    if created:
-        by_email = dict(ids.iter_rows())
-        for r in created:
-            r.state.id = by_email[r.state.email]
+    ids = dict(lookup_keys(conn, _P, "email", new_rows["email"].to_list()))
+    for r in created:
+        r.state.id = ids[r.state.email]
     if rewrite:
         update = people_frame([r.state for r in rewrite], {"id": [r.state.id for r in rewrite]})
         update_frame(conn, _P, update.drop("email"), "id")
