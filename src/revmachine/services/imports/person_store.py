@@ -10,11 +10,11 @@ PostgreSQL): SQLAlchemy's per-row parameter processing was most of an import's t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import polars as pl
+from pydantic_core import to_json
 from sqlalchemy import Connection, select
 
 from revmachine.ingest.csvfile import LINE
@@ -194,8 +194,8 @@ def save_results(
             {
                 "person_id": [pid for pid, _ in history],
                 "field": [c.field for _, c in history],
-                "old_value": [json.dumps(_jsonable(c.old)) for _, c in history],
-                "new_value": [json.dumps(_jsonable(c.new)) for _, c in history],
+                "old_value": [_json_text(_jsonable(c.old)) for _, c in history],
+                "new_value": [_json_text(_jsonable(c.new)) for _, c in history],
                 "occurred_at": [c.occurred_at for _, c in history],
             },
             schema={
@@ -222,9 +222,15 @@ def people_frame(
     rows = [_row(s) for s in states]
     data: dict[str, Any] = {c: [row[c] for row in rows] for c in PEOPLE_COLUMNS}
     for c in ("attributes", "field_times"):
-        data[c] = [json.dumps(doc) for doc in data[c]]
+        data[c] = [_json_text(doc) for doc in data[c]]
     data.update(extra)
     return pl.DataFrame(data, schema={**_PEOPLE_SCHEMA, **{k: pl.Int64 for k in extra}})
+
+
+def _json_text(doc: Any) -> str:
+    """JSON text for a JSON column written in bulk (pydantic-core: several times faster
+    than `json.dumps`, which was the largest cost of saving updated people)."""
+    return to_json(doc).decode()
 
 
 def _jsonable(value: Any) -> Any:
