@@ -68,6 +68,7 @@ _TYPES: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us", "UTC"),
 }
 _SIMPLE = "__simple__"
+_PERSONAL = pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())
 
 
 def import_people(
@@ -98,7 +99,9 @@ def import_people(
         report.rejections.extend(rejections)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
         simple = (
-            ~pl.col("email").is_in(sorted(stored)) & (pl.len().over("email") == 1) & representable()
+            ~pl.col("email").is_in(pl.Series(sorted(stored), dtype=pl.String()).implode())
+            & (pl.len().over("email") == 1)
+            & representable()
         )
         frame = (
             record_times(frame.lazy(), now)
@@ -107,13 +110,14 @@ def import_people(
             .collect()
         )
         progress(total // 2, total)
-        fresh = new_people(frame.filter(pl.col(_SIMPLE)))
+        simple_rows = frame[_SIMPLE]
+        fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
         lines: dict[str, list[int]] = {}
-        hard = frame.filter(~pl.col(_SIMPLE)) if not frame[_SIMPLE].all() else frame.clear()
-        for record, line in _records(hard):
+        hard = frame.filter(~pl.col(_SIMPLE)) if not simple_rows.all() else None
+        for record, line in _records(hard) if hard is not None else ():
             lines.setdefault(record.email, []).append(line)
             batch = batches.get(record.email)
             if batch is None:
@@ -131,12 +135,13 @@ def import_people(
             fresh=fresh,
         )
         report.inserted, report.updated, report.unchanged = saved[:3]
-        if report.outcomes is not None:
+        if report.outcomes is not None and fresh is not None:
             ids = saved.created_ids
             report.outcomes.update(
                 (line, RecordOutcome("created", ids[email]))
                 for email, line in zip(fresh["email"], fresh[LINE], strict=True)
             )
+        if report.outcomes is not None:
             for result in results:
                 status = (
                     "created" if result.created else "updated" if result.changed else "unchanged"
@@ -219,7 +224,7 @@ class _References:
         domain = pl.col("email").str.split("@").list.last()
         named = pl.coalesce(_mapped(account_key, self.domains), _mapped(account_key, self.names))
         implied = pl.coalesce(
-            pl.when(~domain.is_in(sorted(PERSONAL_DOMAINS))).then(_mapped(domain, self.domains)),
+            pl.when(~domain.is_in(_PERSONAL.implode())).then(_mapped(domain, self.domains)),
             _mapped(company_key, self.names),
         )
         resolved = frame.lazy().with_columns(
@@ -268,7 +273,12 @@ _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
 
 
 def _mapped(column: pl.Expr, found: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
-    """What `found` holds for each value of `column` (an id unless `dtype` says), else null."""
-    return column.replace_strict(
-        list(found), list(found.values()), default=None, return_dtype=dtype or pl.Int64()
-    )
+    """What `found` holds for each value of `column` (an id unless `dtype` says), else null.
+
+    The mapping goes in as typed Series: polars' inference from Python lists, and
+    `replace_strict` with empty ones, cost more than the look-up on a small batch."""
+    dtype = dtype or pl.Int64()
+    if not found:
+        return pl.lit(None, dtype)
+    keys = pl.Series(list(found), dtype=pl.String())
+    return column.replace_strict(keys, pl.Series(list(found.values()), dtype=dtype), default=None)
