@@ -100,7 +100,7 @@ def import_people(
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
         simple = (
             ~pl.col("email").is_in(pl.Series(sorted(stored), dtype=pl.String()).implode())
-            & (pl.len().over("email") == 1)
+            & ~pl.col("email").is_duplicated()
             & representable()
         )
         frame = (
