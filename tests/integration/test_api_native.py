@@ -10,6 +10,7 @@ import pytest
 from api_support import Server, people, serving
 
 from revmachine.api import ApiSettings
+from revmachine.api.schemas import BatchResponse
 from revmachine.services.keys import Role
 from revmachine.store.database import Database
 
@@ -39,6 +40,8 @@ def test_batch_upsert_answers_each_record_in_input_order(server: Server) -> None
             },
         )
         assert first.status_code == 200, first.text
+        # The body is rendered without the model (BatchResponse.render): it must match it.
+        assert BatchResponse.model_validate_json(first.content).model_dump() == first.json()
         body = first.json()
         assert [r["index"] for r in body["results"]] == list(range(6))
         assert [r["status"] for r in body["results"]] == [

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Generic, Literal, TypeVar
 
+from fastapi import Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from revmachine.services.imports.batch import BatchResult
 
@@ -44,27 +46,30 @@ class BatchResponse(BaseModel):
     rejected: int
     results: list[RecordResult]
 
-    @classmethod
-    def of(cls, batch: BatchResult) -> BatchResponse:
-        return cls(
-            kind=batch.kind,
-            created=batch.count("created"),
-            updated=batch.count("updated"),
-            unchanged=batch.count("unchanged"),
-            rejected=batch.count("rejected"),
-            results=[
-                RecordResult(
-                    index=r.index,
-                    status=r.status,
-                    id=r.id,
-                    errors=[
-                        RecordError(code=e.code.value, field=e.field, message=e.message)
-                        for e in r.errors
-                    ],
-                )
-                for r in batch.results
-            ],
-        )
+    @staticmethod
+    def render(batch: BatchResult) -> Response:
+        """The response for `batch`, in this model's shape, as JSON bytes.
+
+        A batch of 1,000 records made 1,000 `RecordResult` models that FastAPI then
+        validated and serialised again; plain dicts serialised by pydantic-core cost a
+        fraction of that. `response_model=BatchResponse` still documents the shape, and a
+        test validates rendered bodies against the model.
+        """
+        results = []
+        for r in batch.results:
+            errors = [
+                {"code": e.code.value, "field": e.field, "message": e.message} for e in r.errors
+            ]
+            results.append({"index": r.index, "status": r.status, "id": r.id, "errors": errors})
+        body = {
+            "kind": batch.kind,
+            "created": batch.count("created"),
+            "updated": batch.count("updated"),
+            "unchanged": batch.count("unchanged"),
+            "rejected": batch.count("rejected"),
+            "results": results,
+        }
+        return Response(to_json(body), media_type="application/json")
 
 
 class Page(BaseModel, Generic[T]):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import polars as pl
@@ -60,6 +61,57 @@ def records_table(
     A required field that no record names still gets a (empty) column, so that each record
     without it is rejected as `missing_required` instead of the whole batch.
     """
+    if not records:
+        raise FileRejected(f"{name}: the batch is empty: send at least one record.")
+    columns = _column_wise(records)
+    if columns is None:
+        return _record_wise(records, specs, name=name)
+    return _table(columns, list(range(1, len(records) + 1)), specs, name, [])
+
+
+def _column_wise(records: Sequence[Any]) -> dict[str, list[str | None]] | None:
+    """The cells of each column, one list per key; None when some record needs
+    `_record_wise` (it is not an object, has a bad key or two keys for one column, or a
+    value it must reject). The common batch, flat objects of strings, numbers and
+    booleans, is converted a column at a time instead of a value at a time.
+    """
+    if not all(type(r) is dict for r in records):
+        return None
+    keys = list(dict.fromkeys(chain.from_iterable(records)))
+    canonical = set()
+    for key in keys:
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+            return None
+        if key != key.strip() or _key(key) in canonical:
+            return None
+        canonical.add(_key(key))
+    columns: dict[str, list[str | None]] = {}
+    for key in keys:
+        values = [r.get(key) for r in records]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        cells: list[str | None]
+        if kinds <= {str}:
+            cells = [None if v is None or not v or v.isspace() else v for v in values]
+            if any("\x00" in v for v in cells if v is not None):
+                return None
+        elif kinds == {bool}:
+            cells = [None if v is None else "true" if v else "false" for v in values]
+        elif kinds == {int}:
+            cells = [None if v is None else str(v) for v in values]
+        else:
+            try:
+                cells = [_cell(key, v) for v in values]
+            except ValueError:
+                return None
+            if any("\x00" in v for v in cells if v is not None):
+                return None
+        columns[key] = cells
+    return columns
+
+
+def _record_wise(records: Sequence[Any], specs: Sequence[FieldSpec], *, name: str) -> CsvTable:
+    """`records_table` one record at a time: each bad record is rejected on its own."""
     header: dict[str, None] = {}
     keys_by_lower: dict[str, str] = {}
     canonical_of: dict[str, str] = {}  # each distinct key is normalised once, not per record
@@ -106,15 +158,23 @@ def records_table(
             header.setdefault(key, None)
         rows.append(row)
         lines.append(line)
-    if not records:
-        raise FileRejected(f"{name}: the batch is empty: send at least one record.")
-    present = {_key(k) for k in header}
+    columns = {c: [r.get(c) for r in rows] for c in header}
+    return _table(columns, lines, specs, name, rejections)
+
+
+def _table(
+    columns: dict[str, list[str | None]],
+    lines: list[int],
+    specs: Sequence[FieldSpec],
+    name: str,
+    rejections: list[RowRejection],
+) -> CsvTable:
+    present = {_key(k) for k in columns}
     for spec in specs:
         if spec.required and not present & {_key(n) for n in (spec.name, *spec.aliases)}:
-            header.setdefault(spec.name, None)
-    columns = list(header)
+            columns[spec.name] = [None] * len(lines)
     frame = pl.DataFrame(
-        {c: pl.Series(c, [r.get(c) for r in rows], dtype=pl.String) for c in columns}
+        {c: pl.Series(c, cells, dtype=pl.String) for c, cells in columns.items()}
         | {LINE: pl.Series(LINE, lines, dtype=pl.Int64)}
     )
-    return CsvTable(frame, columns, name, rejections)
+    return CsvTable(frame, list(columns), name, rejections)

@@ -116,6 +116,33 @@ def lookup_frame(
     return pl.DataFrame(rows, schema=out_schema, orient="row")
 
 
+def lookup_keys(
+    conn: Connection, table: Table, key: str, keys: Sequence[str], value_column: str = "id"
+) -> list[tuple[str, Any]]:
+    """`(key, value_column)` of the rows whose `key` is one of `keys` (distinct, no None):
+    `lookup_frame` for callers that hold the keys as a list. One statement for any number
+    of keys; none when `keys` is empty."""
+    if not keys:
+        return []
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    kcol, vcol = table.c[key].name, table.c[value_column].name
+    select_ = f"SELECT {kcol}, {vcol} FROM {table.name} WHERE {kcol}"
+    param: Any
+    if conn.dialect.name == "sqlite":
+        sql, param = f"{select_} IN (SELECT value FROM json_each(?))", json.dumps(list(keys))
+    elif conn.dialect.name == "postgresql":
+        sql, param = f"{select_} = ANY(%s)", list(keys)
+    else:
+        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, (param,))
+        return [(k, v) for k, v in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def sqlite_storage(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with datetimes and dates as the text SQLite stores (`UTCDateTime`, `Date`)."""
     return frame.with_columns(
@@ -275,3 +302,75 @@ def drop_index(conn: Connection, index: Index) -> None:
 
 def create_index(conn: Connection, index: Index) -> None:
     index.create(conn)
+
+
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert every row of `frame` (columns named as in `table`); a conflict is an error.
+
+    The same fast paths as `insert_frame_ignoring_conflicts`, without the conflict clause:
+    for rows whose keys were looked up in this transaction, where a duplicate means a
+    concurrent writer got there first and must fail the transaction rather than be
+    skipped. On PostgreSQL the rows are copied straight into the table. Rows are inserted
+    in frame order, so generated ids follow it. Text columns of JSON columns hold the
+    JSON text.
+    """
+    if frame.height == 0:
+        return 0
+    if conn.dialect.name == "sqlite":
+        return _sqlite_many(conn, table, "", frame, {})
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.copy(sql) as copy:
+                copy.write(_csv(frame))
+        return frame.height
+    raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+
+
+def update_frame(conn: Connection, table: Table, frame: pl.DataFrame, key: str) -> None:
+    """`UPDATE table SET … WHERE key = …` for every row of `frame` (keys distinct).
+
+    SQLite: one prepared statement stepped per row on the raw cursor (no SQLAlchemy
+    parameter processing); PostgreSQL: COPY into a staging table, then one `UPDATE … FROM`.
+    """
+    if frame.height == 0:
+        return
+    columns = [c for c in frame.columns if c != key]
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        stored = sqlite_storage(frame.select(*columns, key))
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(
+                f"UPDATE {table.name} SET {sets} WHERE {key} = ?", stored.iter_rows()
+            )
+        finally:
+            cursor.close()
+        return
+    if conn.dialect.name == "postgresql":
+        stage = _stage(conn, table, frame.columns)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        with raw.cursor() as cursor:
+            sql = f"COPY {stage.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.copy(sql) as copy:
+                copy.write(_csv(frame))
+            cursor.execute(
+                f"UPDATE {table.name} AS t SET {sets} FROM {stage.name} AS s "
+                f"WHERE t.{key} = s.{key}"
+            )
+            cursor.execute(f"DROP TABLE {stage.name}")
+        return
+    raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    """`frame` as the CSV PostgreSQL's COPY reads (NULL empty, an empty string quoted)."""
+    return frame.write_csv(
+        include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z", date_format="%Y-%m-%d"
+    ).encode()

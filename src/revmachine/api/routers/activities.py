@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from revmachine.api.auth import Principal, require
@@ -61,7 +61,7 @@ def add_activities(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.ACTIVITIES_WRITE))],
-) -> BatchResponse:
+) -> Response:
     """Each activity is stored once per `event_id` (sending it again is `unchanged`); an
     activity without one gets an id derived from its content, as in CSV imports."""
     check_own_leads(ctx, principal, body.records)
@@ -73,7 +73,7 @@ def add_activities(
         name=f"api:{principal.key.client_id}",
         max_batch=ctx.settings.max_batch,
     )
-    return BatchResponse.of(batch)
+    return BatchResponse.render(batch)
 
 
 @router.get("/activities", response_model=ActivityFeed, summary="Activities since a cursor")

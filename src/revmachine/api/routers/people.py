@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
@@ -53,7 +53,7 @@ def upsert_people(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PEOPLE_WRITE))],
-) -> BatchResponse:
+) -> Response:
     """Deduplicated on email and merged field by field by the record's own time, exactly
     as `revmachine import people` does. One result per record, in input order."""
     batch = upsert_batch(
@@ -64,7 +64,7 @@ def upsert_people(
         name=f"api:{principal.key.client_id}",
         max_batch=ctx.settings.max_batch,
     )
-    return BatchResponse.of(batch)
+    return BatchResponse.render(batch)
 
 
 @router.get("", response_model=Page[Person], summary="Search people")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import Connection
 
 from revmachine.api.auth import Principal, require
@@ -28,7 +28,7 @@ Ctx = Annotated[ApiContext, Depends(context)]
 Lister = Callable[..., list[dict[str, Any]]]
 
 
-def _batch(kind: str, ctx: ApiContext, principal: Principal, body: BatchRequest) -> BatchResponse:
+def _batch(kind: str, ctx: ApiContext, principal: Principal, body: BatchRequest) -> Response:
     batch = upsert_batch(
         kind,
         ctx.db,
@@ -37,7 +37,7 @@ def _batch(kind: str, ctx: ApiContext, principal: Principal, body: BatchRequest)
         name=f"api:{principal.key.client_id}",
         max_batch=ctx.settings.max_batch,
     )
-    return BatchResponse.of(batch)
+    return BatchResponse.render(batch)
 
 
 def _list(
@@ -61,7 +61,7 @@ def upsert_accounts(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.ACCOUNTS_WRITE))],
-) -> BatchResponse:
+) -> Response:
     """Accounts keyed by domain (else by name)."""
     return _batch("accounts", ctx, principal, body)
 
@@ -87,7 +87,7 @@ def upsert_opportunities(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.OPPORTUNITIES_WRITE))],
-) -> BatchResponse:
+) -> Response:
     """Each record is a snapshot of a deal at a time, kept as history (`opportunity_id` is
     the CRM's id)."""
     return _batch("opportunities", ctx, principal, body)
@@ -133,7 +133,7 @@ def upsert_programs(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PROGRAMS_WRITE))],
-) -> BatchResponse:
+) -> Response:
     return _batch("programs", ctx, principal, body)
 
 
@@ -158,7 +158,7 @@ def upsert_costs(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PROGRAMS_WRITE))],
-) -> BatchResponse:
+) -> Response:
     """Program costs per period (`period_end` defaults to the end of the month)."""
     return _batch("costs", ctx, principal, body)
 
@@ -185,7 +185,7 @@ def upsert_reps(
     body: BatchRequest,
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.REPS_WRITE))],
-) -> BatchResponse:
+) -> Response:
     return _batch("reps", ctx, principal, body)
 
 

@@ -1,4 +1,11 @@
-"""Importing people: deduplicated on normalised email and merged by `ingest.merge` rules."""
+"""Importing people: deduplicated on normalised email and merged by `ingest.merge` rules.
+
+The batch is handled column-wise (references resolved by joins, record times, one look-up
+of every email): people the store has never seen that one row names are built by
+`ingest.merge_frame` without a Python object per row; every other person (already stored,
+or named by several rows) goes through `merge.absorb`, the exact rules. Both are saved
+together by `person_store.save_results` in bulk statements.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,26 @@ import json
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.ingest.merge import Batch, MergeResult, PersonRecord
-from revmachine.model.emails import email_domain, is_personal_domain
+from revmachine.ingest.merge_frame import (
+    RECORD_TIME,
+    STAMPED,
+    new_people,
+    record_times,
+    representable,
+)
+from revmachine.model.emails import PERSONAL_DOMAINS
 from revmachine.services.imports.common import (
     ImportReport,
     Progress,
+    RecordOutcome,
     Source,
     Stopwatch,
     finish_run,
-    lookup,
     new_report,
     no_progress,
     prepare,
@@ -27,6 +41,7 @@ from revmachine.services.imports.common import (
 )
 from revmachine.services.imports.person_store import absorb_batches
 from revmachine.store import schema
+from revmachine.store.bulk import lookup_keys
 from revmachine.store.database import Database
 
 _DIRECT = (
@@ -42,6 +57,18 @@ _DIRECT = (
     "unsubscribed",
     "lead_source",
 )
+_REFERENCED = ("owner_id", "acquisition_program_id", "account_id")
+#: The typed columns of a people frame, for a file that does not map them all.
+_TYPES: dict[str, pl.DataType] = {
+    **{name: pl.String() for name in (*_DIRECT, "owner", "program", "account", "attributes")},
+    "employee_count": pl.Int64(),
+    "email_opt_in": pl.Boolean(),
+    "unsubscribed": pl.Boolean(),
+    "created_at": pl.Datetime("us", "UTC"),
+    "updated_at": pl.Datetime("us", "UTC"),
+}
+_SIMPLE = "__simple__"
+_PERSONAL = pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())
 
 
 def import_people(
@@ -53,49 +80,97 @@ def import_people(
     mapping: dict[str, str] | None = None,
     progress: Progress = no_progress,
     outcomes: bool = False,
+    column_wise: bool = True,
 ) -> ImportReport:
+    """Import people in one transaction. `column_wise=False` sends every person through
+    `merge.absorb`: the reference the column-wise path is tested against."""
     clock = Stopwatch()
     prepared = prepare("people", source, name=name, mapping=mapping)
     report = new_report("people", prepared, outcomes)
-    frame = prepared.frame
-    with db.transaction() as conn:
+    total = prepared.frame.height
+    # Every owner, program, account and person id written is looked up in this transaction.
+    with db.transaction(references_resolved=True) as conn:
         run_id = start_run(conn, report, now)
+        frame = prepared.frame.with_columns(
+            pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
+        )
         refs = _References.load(conn, frame)
+        frame, rejections = refs.resolve(frame)
+        report.rejections.extend(rejections)
+        stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
+        simple = (
+            ~pl.col("email").is_in(pl.Series(sorted(stored), dtype=pl.String()).implode())
+            & ~pl.col("email").is_duplicated()
+            & representable()
+        )
+        frame = (
+            record_times(frame.lazy(), now)
+            .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+            .sort(LINE)
+            .collect()
+        )
+        progress(total // 2, total)
+        simple_rows = frame[_SIMPLE]
+        fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
         lines: dict[str, list[int]] = {}
-        total = frame.height
-        for i, row in enumerate(frame.sort(LINE).iter_rows(named=True), 1):
-            record = refs.record(row, now, report)
-            if record is None:
-                continue
-            if report.outcomes is not None:
-                lines.setdefault(record.email, []).append(row[LINE])
+        hard = frame.filter(~pl.col(_SIMPLE)) if not simple_rows.all() else None
+        for record, line in _records(hard) if hard is not None else ():
+            lines.setdefault(record.email, []).append(line)
             batch = batches.get(record.email)
             if batch is None:
                 batches[record.email] = Batch.of(record)
             else:
                 batch.add(record)
-            if i % 10_000 == 0:
-                progress(i, total)
         results: list[MergeResult] = []
         saved = absorb_batches(
-            conn, list(batches.values()), now, f"import:{run_id}", results=results
+            conn,
+            list(batches.values()),
+            now,
+            f"import:{run_id}",
+            results=results,
+            order=[lines[email][0] for email in batches],
+            fresh=fresh,
         )
-        report.inserted, report.updated, report.unchanged = saved
-        for result in results:
-            status = "created" if result.created else "updated" if result.changed else "unchanged"
-            for line in lines.get(result.state.email, ()):
-                report.note(line, status, result.state.id)
+        report.inserted, report.updated, report.unchanged = saved[:3]
+        if report.outcomes is not None and fresh is not None:
+            ids = saved.created_ids
+            report.outcomes.update(
+                (line, RecordOutcome("created", ids[email]))
+                for email, line in zip(fresh["email"], fresh[LINE], strict=True)
+            )
+        if report.outcomes is not None:
+            for result in results:
+                status = (
+                    "created" if result.created else "updated" if result.changed else "unchanged"
+                )
+                for line in lines.get(result.state.email, ()):
+                    report.note(line, status, result.state.id)
         finish_run(conn, report, now)
         progress(total, total)
     report.seconds = clock.seconds()
     return report
 
 
+def _records(frame: pl.DataFrame) -> list[tuple[PersonRecord, int]]:
+    """Each row as the `PersonRecord` `merge.absorb` takes, with its line."""
+    fields = (*_DIRECT, *_REFERENCED)
+    out = []
+    columns = ("email", *fields, "attributes", "created_at", RECORD_TIME, STAMPED, LINE)
+    for row in frame.select(columns).iter_rows():
+        email, values = row[0], row[1 : 1 + len(fields)]
+        attributes, created, record_time, stamped, line = row[1 + len(fields) :]
+        held = {k: v for k, v in zip(fields, values, strict=True) if v is not None}
+        attrs: dict[str, Any] = json.loads(attributes) if attributes else {}
+        out.append((PersonRecord(email, held, attrs, created, record_time, stamped), line))
+    return out
+
+
 class _References:
-    """Owner, program and account look-ups for the rows of one file, loaded once."""
+    """Owner, program and account look-ups for the rows of one file, loaded once, and the
+    distinct emails and look-up keys of its account and company columns."""
 
     def __init__(
         self,
@@ -103,97 +178,107 @@ class _References:
         programs: dict[str, int],
         domains: dict[str, int],
         names: dict[str, int],
+        keys: dict[str, dict[str, str]],
+        emails: list[str],
     ) -> None:
         self.owners, self.programs, self.domains, self.names = owners, programs, domains, names
+        self.keys, self.emails = keys, emails
 
     @classmethod
     def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
-        def col(name: str) -> list[str]:
-            if name not in frame.columns:
-                return []
-            return [v for v in frame[name].unique().to_list() if v is not None]
-
-        owners = lookup(conn, schema.sales_reps, "email", col("owner"))
-        programs = lookup(conn, schema.programs, "name", col("program"))
-        wanted_domains = {e.rsplit("@", 1)[-1] for e in col("email")}
-        wanted_domains |= {a.lower() for a in col("account")}
-        domains = lookup(conn, schema.accounts, "domain", wanted_domains)
-        wanted_names = {c.strip().lower() for c in col("company") + col("account")}
-        names: dict[str, int] = {}
+        """One statement per table for all the keys the frame names (`bulk.lookup_keys`)."""
+        columns = ("email", "owner", "program", "account", "company")
+        distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
+        emails, owners, programs, accounts, companies = distinct.row(0)
+        # Python's own case mapping, once per distinct value, as the stored keys were made.
+        keys = {
+            "account": {a: a.lower() for a in accounts},
+            "account_name": {a: a.strip().lower() for a in accounts},
+            "company": {c: c.strip().lower() for c in companies},
+        }
+        domains = {e.rsplit("@", 1)[-1] for e in emails} | set(keys["account"].values())
+        names = set(keys["company"].values()) | set(keys["account_name"].values())
         acc = schema.accounts
-        for key, account_id in conn.execute(
-            select(acc.c.name_key, func.min(acc.c.id))
-            .where(acc.c.name_key.in_(sorted(wanted_names)))
-            .group_by(acc.c.name_key)
-        ):
-            names[key] = account_id
-        return cls(owners, programs, domains, names)
+        # Several accounts may share a name: the oldest (lowest id) is the one meant.
+        by_name: dict[str, int] = {}
+        for key, account_id in lookup_keys(conn, acc, "name_key", sorted(names)):
+            by_name[key] = min(account_id, by_name.get(key, account_id))
+        return cls(
+            dict(lookup_keys(conn, schema.sales_reps, "email", owners)),
+            dict(lookup_keys(conn, schema.programs, "name", programs)),
+            dict(lookup_keys(conn, acc, "domain", sorted(domains))),
+            by_name,
+            keys,
+            emails,
+        )
 
-    def record(
-        self, row: dict[str, Any], now: dt.datetime, report: ImportReport
-    ) -> PersonRecord | None:
-        line = row[LINE]
-        problems: list[RowRejection] = []
-        values: dict[str, Any] = {k: row.get(k) for k in _DIRECT if row.get(k) is not None}
-        owner = row.get("owner")
-        if owner is not None:
-            if owner in self.owners:
-                values["owner_id"] = self.owners[owner]
-            else:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "owner",
-                        f"no sales rep with email '{owner}'; import reps first",
-                    )
-                )
-        program = row.get("program")
-        if program is not None:
-            if program in self.programs:
-                values["acquisition_program_id"] = self.programs[program]
-            else:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "program",
-                        f"no program named '{program}'; import programs first",
-                    )
-                )
-        account = row.get("account")
-        if account is not None:
-            account_id = self.domains.get(account.lower()) or self.names.get(account.lower())
-            if account_id is None:
-                problems.append(
-                    RowRejection(
-                        line,
-                        RejectCode.UNKNOWN_REFERENCE,
-                        "account",
-                        f"no account with domain or name '{account}'; import accounts first",
-                    )
-                )
-            else:
-                values["account_id"] = account_id
-        else:
-            account_id = self._implied_account(row)
-            if account_id is not None:
-                values["account_id"] = account_id
-        if problems:
-            report.rejections.extend(problems)
-            return None
-        attributes = json.loads(row["attributes"]) if row.get("attributes") else {}
-        created = row.get("created_at")
-        updated = row.get("updated_at")
-        record_time = updated or created or now
-        stamped = updated is None and created is None
-        return PersonRecord(row["email"], values, attributes, created, record_time, stamped)
+    def resolve(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
+        """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
+        naming an owner, program or account that does not exist (returned as rejections).
 
-    def _implied_account(self, row: dict[str, Any]) -> int | None:
-        domain = email_domain(row["email"])
-        if not is_personal_domain(domain) and domain in self.domains:
-            return self.domains[domain]
-        company = row.get("company")
-        if company is not None:
-            return self.names.get(company.strip().lower())
-        return None
+        An account is an existing account's domain or name (case-insensitive); without one,
+        the email's domain (unless a personal one) and then the company name imply it.
+        """
+        account_key = _mapped(pl.col("account"), self.keys["account"], pl.String())
+        company_key = _mapped(pl.col("company"), self.keys["company"], pl.String())
+        domain = pl.col("email").str.split("@").list.last()
+        named = pl.coalesce(_mapped(account_key, self.domains), _mapped(account_key, self.names))
+        implied = pl.coalesce(
+            pl.when(~domain.is_in(_PERSONAL.implode())).then(_mapped(domain, self.domains)),
+            _mapped(company_key, self.names),
+        )
+        resolved = frame.lazy().with_columns(
+            _mapped(pl.col("owner"), self.owners).alias("owner_id"),
+            _mapped(pl.col("program"), self.programs).alias("acquisition_program_id"),
+            pl.when(pl.col("account").is_not_null())
+            .then(named)
+            .otherwise(implied)
+            .alias("account_id"),
+        )
+        unknown = [
+            pl.col(name).is_not_null() & pl.col(found).is_null()
+            for name, found in (
+                ("owner", "owner_id"),
+                ("program", "acquisition_program_id"),
+                ("account", "account_id"),
+            )
+        ]
+        bad = pl.any_horizontal(unknown)
+        frame = resolved.with_columns(bad.alias("__bad__")).collect()
+        if not frame["__bad__"].any():
+            return frame.drop("__bad__"), []
+        rejections: list[RowRejection] = []
+        named_rows = frame.filter(pl.col("__bad__")).select(
+            LINE,
+            "owner",
+            "program",
+            "account",
+            *(u.alias(f"__bad{i}") for i, u in enumerate(unknown)),
+        )
+        for row in named_rows.iter_rows():
+            line, owner, program, account, no_owner, no_program, no_account = row
+            if no_owner:
+                message = f"no sales rep with email '{owner}'; import reps first"
+                rejections.append(RowRejection(line, _UNKNOWN, "owner", message))
+            if no_program:
+                message = f"no program named '{program}'; import programs first"
+                rejections.append(RowRejection(line, _UNKNOWN, "program", message))
+            if no_account:
+                message = f"no account with domain or name '{account}'; import accounts first"
+                rejections.append(RowRejection(line, _UNKNOWN, "account", message))
+        return frame.filter(~pl.col("__bad__")).drop("__bad__"), rejections
+
+
+_UNKNOWN = RejectCode.UNKNOWN_REFERENCE
+
+
+def _mapped(column: pl.Expr, found: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:
+    """What `found` holds for each value of `column` (an id unless `dtype` says), else null.
+
+    The mapping goes in as typed Series: polars' inference from Python lists, and
+    `replace_strict` with empty ones, cost more than the look-up on a small batch."""
+    dtype = dtype or pl.Int64()
+    if not found:
+        return pl.lit(None, dtype)
+    keys = pl.Series(list(found), dtype=pl.String())
+    return column.replace_strict(keys, pl.Series(list(found.values()), dtype=dtype), default=None)

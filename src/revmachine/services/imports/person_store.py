@@ -1,7 +1,10 @@
 """Loading and saving people as merge states: the store side of `ingest.merge`.
 
-`absorb_batches` is the one way records reach `people`: load the stored people, load the
-field history of those a late observation touches (only those, in chunks), merge, save.
+`absorb_batches` is the one way records reach `people` one person at a time: load the
+stored people, load the field history of those a late observation touches (only those, in
+chunks), merge, save. `save_results` also writes the people `ingest.merge_frame` built
+column-wise. Writes go through `store.bulk` (raw multi-row statements on SQLite, COPY on
+PostgreSQL): SQLAlchemy's per-row parameter processing was most of an import's time.
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+import polars as pl
+from pydantic_core import to_json
+from sqlalchemy import Connection, select
 
+from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.merge import (
     ATTR_PREFIX,
     FIRST_TOUCH_FIELDS,
@@ -23,18 +29,34 @@ from revmachine.ingest.merge import (
     absorb,
     needs_history,
 )
+from revmachine.ingest.merge_frame import PEOPLE_COLUMNS
 from revmachine.model.person_history import FieldTimes, Observation
-from revmachine.services.imports.common import CHUNK, LOOKUP_CHUNK, chunks
+from revmachine.services.imports.common import LOOKUP_CHUNK, chunks
 from revmachine.store import schema
+from revmachine.store.bulk import insert_frame, lookup_keys, update_frame
 
 _P = schema.people
 _STATE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
+_UTC = pl.Datetime("us", "UTC")
+_INT_FIELDS = ("account_id", "employee_count", "owner_id", "acquisition_program_id")
+_PEOPLE_SCHEMA: dict[str, pl.DataType] = {
+    c: pl.Int64()
+    if c in _INT_FIELDS
+    else pl.Boolean()
+    if c in ("email_opt_in", "unsubscribed")
+    else _UTC
+    if c in ("created_at", "updated_at")
+    else pl.String()
+    for c in PEOPLE_COLUMNS
+}
 
 
 class Saved(NamedTuple):
     inserted: int
     updated: int
     unchanged: int
+    #: The id of every person created, by email.
+    created_ids: dict[str, int]
 
 
 def absorb_batches(
@@ -45,9 +67,24 @@ def absorb_batches(
     *,
     create: bool = True,
     results: list[MergeResult] | None = None,
+    order: Sequence[int] | None = None,
+    fresh: pl.DataFrame | None = None,
 ) -> Saved:
     """Merge each batch (one per email) into the stored person and save the result; with
-    `create=False`, batches of people not in the store are ignored."""
+    `create=False`, batches of people not in the store are ignored. `order` and `fresh`
+    are passed to `save_results`."""
+    merged = merge_batches(conn, batches, create=create)
+    if results is not None:
+        results.extend(merged)
+    if not create:
+        order = None
+    return save_results(conn, merged, now, source, fresh=fresh, order=order)
+
+
+def merge_batches(
+    conn: Connection, batches: Sequence[Batch], *, create: bool = True
+) -> list[MergeResult]:
+    """`merge.absorb` of each batch into the stored person (nothing is written)."""
     states = load_states(conn, [b.email for b in batches])
     if not create:
         batches = [b for b in batches if b.email in states]
@@ -57,12 +94,12 @@ def absorb_batches(
         if (state := states.get(b.email)) is not None and needs_history(state, b)
     ]
     history = load_history(conn, [i for i in late if i is not None])
-    merged = [] if results is None else results
+    merged = []
     for b in batches:
         state = states.get(b.email)
         rows = history.get(state.id, {}) if state is not None and state.id is not None else {}
         merged.append(absorb(state, b, rows))
-    return save_results(conn, merged, now, source)
+    return merged
 
 
 def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, History]:
@@ -115,70 +152,85 @@ def _row(state: PersonState) -> dict[str, Any]:
 
 
 def save_results(
-    conn: Connection, results: Sequence[MergeResult], now: dt.datetime, source: str
+    conn: Connection,
+    results: Sequence[MergeResult],
+    now: dt.datetime,
+    source: str,
+    *,
+    fresh: pl.DataFrame | None = None,
+    order: Sequence[int] | None = None,
 ) -> Saved:
-    """Write merged people and their field history."""
+    """Write merged people and their field history, in bulk statements.
+
+    `fresh` holds `people` rows built column-wise (`merge_frame.new_people`, with
+    `__line__`); they are inserted with the created `results`, all in the order of their
+    first line (`order`, one per result; by default the results' own order), so that ids
+    are handed out as if every person had been merged one by one.
+    """
     created = [r for r in results if r.created]
     changed = [r for r in results if not r.created and r.changed]
     unchanged = len(results) - len(created) - len(changed)
     # Same values, newer field times: saved (merges depend on them), counted as unchanged.
     rewrite = changed + [r for r in results if not r.created and not r.changed and r.retimed]
-    for batch in chunks(created, CHUNK):
-        conn.execute(insert(_P), [_row(r.state) for r in batch])
-    if created:
-        ids = {}
-        for batch in chunks([r.state.email for r in created], LOOKUP_CHUNK):
-            ids.update(
-                {
-                    e: i
-                    for e, i in conn.execute(
-                        select(_P.c.email, _P.c.id).where(_P.c.email.in_(batch))
-                    )
-                }
-            )
-        for r in created:
-            r.state.id = ids[r.state.email]
+    positions = range(len(results)) if order is None else order
+    new_rows = people_frame(
+        [r.state for r in created],
+        {LINE: [p for r, p in zip(results, positions, strict=True) if r.created]},
+    )
+    if fresh is not None and fresh.height:
+        both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
+        # Each part is in line order already.
+        new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
+    insert_frame(conn, _P, new_rows.drop(LINE))
+    ids = dict(lookup_keys(conn, _P, "email", new_rows["email"].to_list()))
+    for r in created:
+        r.state.id = ids[r.state.email]
     if rewrite:
-        stmt = (
-            update(_P)
-            .where(_P.c.id == bindparam("pid"))
-            .values(
-                {
-                    c: bindparam(c)
-                    for c in (
-                        *_STATE_FIELDS,
-                        "attributes",
-                        "field_times",
-                        "created_at",
-                        "updated_at",
-                    )
-                }
-            )
+        update = people_frame([r.state for r in rewrite], {"id": [r.state.id for r in rewrite]})
+        update_frame(conn, _P, update.drop("email"), "id")
+    history = [(r.state.id, c) for r in results for c in r.history]
+    if history:
+        changes = pl.DataFrame(
+            {
+                "person_id": [pid for pid, _ in history],
+                "field": [c.field for _, c in history],
+                "old_value": [_json_text(_jsonable(c.old)) for _, c in history],
+                "new_value": [_json_text(_jsonable(c.new)) for _, c in history],
+                "occurred_at": [c.occurred_at for _, c in history],
+            },
+            schema={
+                "person_id": pl.Int64,
+                "field": pl.String,
+                "old_value": pl.String,
+                "new_value": pl.String,
+                "occurred_at": _UTC,
+            },
+        ).with_columns(
+            pl.lit(now.astimezone(dt.UTC), _UTC).alias("recorded_at"),
+            pl.lit(source).alias("source"),
         )
-        for batch in chunks(rewrite, CHUNK):
-            params = []
-            for r in batch:
-                row = _row(r.state)
-                row.pop("email")
-                row["pid"] = r.state.id
-                params.append(row)
-            conn.execute(stmt, params)
-    history = [
-        {
-            "person_id": r.state.id,
-            "field": c.field,
-            "old_value": _jsonable(c.old),
-            "new_value": _jsonable(c.new),
-            "occurred_at": c.occurred_at,
-            "recorded_at": now,
-            "source": source,
-        }
-        for r in results
-        for c in r.history
-    ]
-    for batch in chunks(history, CHUNK):
-        conn.execute(insert(schema.person_changes), batch)
-    return Saved(len(created), len(changed), unchanged)
+        insert_frame(conn, schema.person_changes, changes)
+    return Saved(
+        len(created) + (fresh.height if fresh is not None else 0), len(changed), unchanged, ids
+    )
+
+
+def people_frame(
+    states: Sequence[PersonState], extra: dict[str, Sequence[int | None]]
+) -> pl.DataFrame:
+    """`people` rows of `states` (JSON columns as JSON text), plus the `extra` columns."""
+    rows = [_row(s) for s in states]
+    data: dict[str, Any] = {c: [row[c] for row in rows] for c in PEOPLE_COLUMNS}
+    for c in ("attributes", "field_times"):
+        data[c] = [_json_text(doc) for doc in data[c]]
+    data.update(extra)
+    return pl.DataFrame(data, schema={**_PEOPLE_SCHEMA, **{k: pl.Int64 for k in extra}})
+
+
+def _json_text(doc: Any) -> str:
+    """JSON text for a JSON column written in bulk (pydantic-core: several times faster
+    than `json.dumps`, which was the largest cost of saving updated people)."""
+    return to_json(doc).decode()
 
 
 def _jsonable(value: Any) -> Any:

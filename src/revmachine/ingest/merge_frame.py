@@ -1,0 +1,156 @@
+"""The merge rules of `ingest.merge` column-wise, for the case that needs no state.
+
+A person the store has never seen, named by exactly one row of an import, becomes exactly
+what `merge.absorb(None, Batch.of(record))` makes of that row: every non-empty field held
+at the record's time (first-touch fields at its creation time), created at the record's
+creation time, updated at its record time, every observed field *initial*, every field
+*stamped* when the row carried no time of its own, no history. This module builds those
+`people` rows for a whole frame with polars expressions, so that an import of new people
+makes no Python object per row. Everything else (a person already stored, an email named
+twice in one import) goes through `merge.absorb`; a property test checks that both give
+the same store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+
+from revmachine.ingest.csvfile import LINE
+from revmachine.model.person_history import (
+    ATTR_PREFIX,
+    FIRST_TOUCH_FIELDS,
+    TRACKED_FIELDS,
+    is_first_touch,
+)
+
+#: Columns of a resolved people frame that carry a person's values (`people` columns).
+VALUE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
+RECORD_TIME = "__record_time__"
+ORIGIN_TIME = "__origin_time__"
+STAMPED = "__stamped__"
+#: The attribute part of `field_times` and the `attributes` document, built per row in
+#: Python for the rows that have attributes (their keys differ row by row).
+_ATTR_TIMES = "__attr_times__"
+_ATTR_KEYS = "__attr_keys__"
+_ATTR_DOC = "__attr_doc__"
+_UTC = pl.Datetime("us", "UTC")
+#: What `people` rows are built with, in the order `person_store` writes them.
+PEOPLE_COLUMNS = ("email", *VALUE_FIELDS, "attributes", "field_times", "created_at", "updated_at")
+
+
+def record_times(frame: pl.LazyFrame, now: dt.datetime) -> pl.LazyFrame:
+    """Add each row's record time (`updated_at`, else `created_at`, else `now`), origin
+    time (`created_at`, else the record time) and whether it is stamped with `now`."""
+    updated, created = pl.col("updated_at"), pl.col("created_at")
+    return frame.with_columns(
+        pl.coalesce(updated, created, pl.lit(now.astimezone(dt.UTC), _UTC)).alias(RECORD_TIME),
+        (updated.is_null() & created.is_null()).alias(STAMPED),
+    ).with_columns(pl.coalesce(created, pl.col(RECORD_TIME)).alias(ORIGIN_TIME))
+
+
+def isoformat(column: pl.Expr) -> pl.Expr:
+    """`datetime.isoformat()` of UTC times (microseconds only when there are any)."""
+    text = column.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+    return text.str.replace(".000000+", "+", literal=True)
+
+
+def representable() -> pl.Expr:
+    """Rows whose times `isoformat` writes as Python does (four-digit years)."""
+    years = [pl.col(c).dt.year() for c in (RECORD_TIME, ORIGIN_TIME)]
+    return pl.all_horizontal([(y >= 1000) & (y <= 9999) for y in years])
+
+
+def new_people(frame: pl.DataFrame) -> pl.DataFrame:
+    """The `people` rows (`PEOPLE_COLUMNS` plus `__line__`) of new people, one row each.
+
+    `frame` holds the `VALUE_FIELDS` columns, `attributes` (JSON text or null),
+    `__line__` and the columns `record_times` adds; JSON columns come out as JSON text.
+    """
+    return (
+        _with_attribute_parts(frame).lazy().with_columns(_ISO_TIMES).select(_NEW_PEOPLE).collect()
+    )
+
+
+def _new_people_columns() -> list[pl.Expr]:
+    """The expressions `new_people` selects (built once: building them costs more than
+    running them on a small batch)."""
+    record, origin = pl.col("__record_iso__"), pl.col("__origin_iso__")
+    times: list[pl.Expr] = []
+    keys: list[pl.Expr] = []
+    # The document's keys in sorted order: every `attributes.` key sorts after
+    # `acquisition_program_id` and before the next field name.
+    for key in sorted((*VALUE_FIELDS, ATTR_PREFIX)):
+        if key == ATTR_PREFIX:
+            times.append(pl.col(_ATTR_TIMES))
+            keys.append(pl.col(_ATTR_KEYS))
+            continue
+        present = pl.col(key).is_not_null()
+        at = origin if is_first_touch(key) else record
+        times.append(pl.when(present).then(pl.concat_str(pl.lit(f'"{key}": "'), at, pl.lit('"'))))
+        keys.append(pl.when(present).then(pl.lit(f'"{key}"')))
+    held = pl.concat_str(times, separator=", ", ignore_nulls=True)
+    initial = pl.concat_str(keys, separator=", ", ignore_nulls=True)
+    stamped = (
+        pl.when(pl.col(STAMPED) & (initial != ""))
+        .then(pl.concat_str(pl.lit(', "@stamped": ['), initial, pl.lit("]")))
+        .otherwise(pl.lit(""))
+    )
+    field_times = pl.concat_str(
+        pl.lit("{"),
+        pl.when(held != "").then(held + pl.lit(", ")).otherwise(pl.lit("")),
+        pl.lit('"@initial": ['),
+        initial,
+        pl.lit("]"),
+        stamped,
+        pl.lit("}"),
+    )
+    return [
+        pl.col("email"),
+        *[pl.col(f).fill_null(False) if f == "unsubscribed" else pl.col(f) for f in VALUE_FIELDS],
+        pl.col(_ATTR_DOC).fill_null("{}").alias("attributes"),
+        field_times.alias("field_times"),
+        pl.col(ORIGIN_TIME).alias("created_at"),
+        pl.col(RECORD_TIME).alias("updated_at"),
+        pl.col(LINE),
+    ]
+
+
+_ISO_TIMES = [
+    isoformat(pl.col(RECORD_TIME)).alias("__record_iso__"),
+    isoformat(pl.col(ORIGIN_TIME)).alias("__origin_iso__"),
+]
+_NEW_PEOPLE = _new_people_columns()
+
+
+def _with_attribute_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each row's attributes as the `people.attributes` document and as `field_times`
+    entries, in Python for the rows that have any (few imports carry custom fields)."""
+    empty = pl.lit(None, pl.String)
+    if frame["attributes"].null_count() == frame.height:
+        return frame.with_columns(
+            empty.alias(_ATTR_TIMES), empty.alias(_ATTR_KEYS), empty.alias(_ATTR_DOC)
+        )
+    has = frame.filter(pl.col("attributes").is_not_null())
+    docs: list[str] = []
+    times: list[str | None] = []
+    keys: list[str | None] = []
+    stamps = has.select(isoformat(pl.col(RECORD_TIME))).to_series().to_list()
+    for text, at in zip(has["attributes"].to_list(), stamps, strict=True):
+        held: dict[str, Any] = {k: v for k, v in sorted(json.loads(text).items()) if v is not None}
+        docs.append(json.dumps(held))
+        names = [json.dumps(ATTR_PREFIX + k) for k in held]
+        times.append(", ".join(f'{n}: "{at}"' for n in names) or None)
+        keys.append(", ".join(names) or None)
+    parts = pl.DataFrame(
+        {
+            LINE: has[LINE],
+            _ATTR_DOC: pl.Series(docs, dtype=pl.String),
+            _ATTR_TIMES: pl.Series(times, dtype=pl.String),
+            _ATTR_KEYS: pl.Series(keys, dtype=pl.String),
+        }
+    )
+    return frame.join(parts, on=LINE, how="left", maintain_order="left")
