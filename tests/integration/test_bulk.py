@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import polars as pl
+import psycopg
 import pytest
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from revmachine.services.imports import import_people, import_programs
 from revmachine.store import bulk, schema
 from revmachine.store.database import Database
+from revmachine.store.types import sqlite_datetime_text
 
 NOW = dt.datetime(2025, 7, 1, 12, 0, tzinfo=dt.UTC)
 EARLY = dt.datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
@@ -135,3 +138,94 @@ def test_a_transaction_with_resolved_references_leaves_foreign_keys_enforced(
                 event_id="e1", person_id=999, type="web_visit", occurred_at=NOW, received_at=NOW
             )
         )
+
+
+def _events(people: list[int], count: int, *, prefix: str = "e") -> pl.DataFrame:
+    """`count` events spread over `people`, every third one without a program or attributes."""
+    return pl.DataFrame(
+        {
+            "event_id": [f"{prefix}{i:06d}" for i in range(count)],
+            "person_id": [people[i % len(people)] for i in range(count)],
+            "type": ["web_visit"] * count,
+            "occurred_at": [EARLY + dt.timedelta(seconds=i, microseconds=i) for i in range(count)],
+            "attributes": [None if i % 3 == 0 else f'{{"n":{i}}}' for i in range(count)],
+        }
+    )
+
+
+def test_a_frame_of_several_chunks_goes_in_whole_with_progress(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 5 statements (640 rows here): 2,000 rows make three full chunks and a
+    # remainder that is not a whole statement, so the helper thread hands over four times.
+    monkeypatch.setattr(bulk, "_SQLITE_STATEMENTS_PER_CHUNK", 5)
+    monkeypatch.setattr(bulk, "_COPY_ROWS", 640)
+    people, _ = _people_and_program(db, 7)
+    frame = _events(people, 2_000)
+    seen: list[tuple[int, int]] = []
+    with db.transaction() as conn:
+        inserted = bulk.insert_frame_ignoring_conflicts(
+            conn,
+            schema.activities,
+            frame,
+            "event_id",
+            constants={"received_at": NOW},
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert inserted == 2_000
+    assert seen == [(640, 2_000), (1_280, 2_000), (1_920, 2_000), (2_000, 2_000)]
+    a = schema.activities
+    with db.reading() as conn:
+        stored = conn.execute(
+            select(a.c.event_id, a.c.person_id, a.c.occurred_at, a.c.attributes).order_by(a.c.id)
+        ).all()
+    expected = [
+        (e, p, t, None if j is None else {"n": int(j[5:-1])})
+        for e, p, t, j in frame.select(
+            "event_id", "person_id", "occurred_at", "attributes"
+        ).iter_rows()
+    ]
+    assert [tuple(r) for r in stored] == expected
+
+
+def test_a_failure_in_a_later_chunk_leaves_nothing_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_SQLITE_STATEMENTS_PER_CHUNK", 2)
+    monkeypatch.setattr(bulk, "_COPY_ROWS", 256)
+    people, _ = _people_and_program(db, 3)
+    frame = _events(people, 1_000)
+    # A missing type breaks NOT NULL, in the last of several chunks.
+    frame = frame.with_columns(
+        pl.when(pl.col("event_id") == "e000990").then(None).otherwise(pl.col("type")).alias("type")
+    )
+    # The bulk path talks to the driver, so the driver's own error comes through.
+    driver_errors = (sqlite3.IntegrityError, psycopg.IntegrityError)
+    with pytest.raises(driver_errors), db.transaction() as conn:
+        bulk.insert_frame_ignoring_conflicts(
+            conn, schema.activities, frame, "event_id", constants={"received_at": NOW}
+        )
+    with db.reading() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activities")).scalar() == 0
+
+
+def test_sqlite_storage_text_is_what_utcdatetime_writes() -> None:
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    values = [
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 1, 14, 30, 0, 5, tzinfo=plus_two),
+        dt.datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(1990, 6, 15, 1, 2, 3, 456_000, tzinfo=dt.UTC),
+    ]
+    for unit in ("us", "ms", "ns"):
+        frame = pl.DataFrame({"t": values}).with_columns(
+            pl.col("t").dt.cast_time_unit(unit).dt.convert_time_zone("Europe/Berlin")
+        )
+        stored = bulk.sqlite_storage(frame)["t"].to_list()
+        expected = [
+            sqlite_datetime_text(v.replace(microsecond=v.microsecond // 1000 * 1000))
+            if unit == "ms"
+            else sqlite_datetime_text(v)
+            for v in values
+        ]
+        assert stored == expected, unit

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +35,7 @@ def insert_frame_ignoring_conflicts(
     conflict_column: str,
     *,
     constants: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Insert the rows of `frame` (columns named as in `table`), skipping conflicts.
 
@@ -41,15 +43,15 @@ def insert_frame_ignoring_conflicts(
     the storage format `UTCDateTime` reads back. `constants` are columns with one value for
     every row (such as `received_at`): bound once per statement, not once per row. The
     column-wise form is the fast one: no Python object is made per row on PostgreSQL, and
-    only one per value on SQLite.
+    only one per value on SQLite. `progress(done, total)` is called as rows go in.
     """
     if frame.height == 0:
         return 0
     tail = f"ON CONFLICT ({conflict_column}) DO NOTHING"
     if conn.dialect.name == "sqlite":
-        return _sqlite_many(conn, table, tail, frame, constants or {})
+        return _sqlite_many(conn, table, tail, frame, constants or {}, progress)
     if conn.dialect.name == "postgresql":
-        return _postgres_copy_select(conn, table, frame, tail, constants or {})
+        return _postgres_copy_select(conn, table, frame, tail, constants or {}, progress)
     raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
 
 
@@ -102,7 +104,13 @@ def lookup_frame(
     select_ = f"SELECT {kcol.name}, {vcol.name} FROM {table.name} WHERE {kcol.name}"
     param: Any
     if conn.dialect.name == "sqlite":
-        sql, param = f"{select_} IN (SELECT value FROM json_each(?))", json.dumps(keys.to_list())
+        # Keys in index order, driving the join: each look-up lands next to the previous
+        # one in the unique index (a third of the CPU of an unordered `IN` on 100k keys).
+        sql = (
+            f"SELECT t.{kcol.name}, t.{vcol.name} FROM json_each(?) AS k "
+            f"JOIN {table.name} AS t ON t.{kcol.name} = k.value"
+        )
+        param = json.dumps(keys.sort().to_list())
     elif conn.dialect.name == "postgresql":
         sql, param = f"{select_} = ANY(%s)", keys.to_list()
     else:
@@ -145,9 +153,15 @@ def lookup_keys(
 
 def sqlite_storage(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with datetimes and dates as the text SQLite stores (`UTCDateTime`, `Date`)."""
+    # A naive microsecond datetime cast to text is exactly 'YYYY-MM-DD HH:MM:SS.ffffff'
+    # (a test holds it to `sqlite_datetime_text`), and a third cheaper than strftime.
     return frame.with_columns(
         [
-            pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+            pl.col(name)
+            .dt.convert_time_zone("UTC")
+            .dt.replace_time_zone(None)
+            .dt.cast_time_unit("us")
+            .cast(pl.String)
             for name, dtype in frame.schema.items()
             if isinstance(dtype, pl.Datetime)
         ]
@@ -177,30 +191,56 @@ _SQLITE_NULL = math.nan
 #: Rows per multi-row statement. Past ~100 rows the per-statement cost is amortised; the
 #: statement must also stay under SQLite's bound-parameter limit (999 on old builds).
 _SQLITE_ROWS = 128
+#: Statements' worth of rows turned into parameters at a time (~51k rows): bounds the
+#: memory the Python parameter lists take, and is the unit the two threads hand over.
+_SQLITE_STATEMENTS_PER_CHUNK = 400
+#: Rows written to PostgreSQL's COPY stream at a time (between progress reports).
+_COPY_ROWS = 50_000
+
+
+def _sqlite_parameters(frame: pl.DataFrame) -> list[Any]:
+    """All values of `frame` in storage form, laid out row-major in one flat list.
+
+    Slice assignment from the column lists: no tuple is built per row. Missing values are
+    `_SQLITE_NULL`.
+    """
+    width = frame.width
+    flat: list[Any] = [None] * (width * frame.height)
+    for i, series in enumerate(sqlite_storage(frame).get_columns()):
+        values = series.to_list()
+        if series.null_count():
+            values = [_SQLITE_NULL if v is None else v for v in values]
+        flat[i::width] = values
+    return flat
 
 
 def _sqlite_many(
-    conn: Connection, table: Table, tail: str, frame: pl.DataFrame, constants: Mapping[str, Any]
+    conn: Connection,
+    table: Table,
+    tail: str,
+    frame: pl.DataFrame,
+    constants: Mapping[str, Any],
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """`INSERT INTO table (…) VALUES (…), (…), … tail` for all rows, ~128 rows per statement.
 
     The sqlite3 module's per-row cost (a statement step and reset, the GIL released and
     taken back) is about half of a plain single-row `executemany`; multi-row VALUES pay it
-    once per statement. The parameters are laid out row-major by slice assignment from the
-    column lists, so no tuple is built per row. Constants are numbered parameters (`?1`, …)
-    that every row of a statement refers to; missing values are bound as `_SQLITE_NULL`.
+    once per statement (measured on a million events: ~2.3 s CPU against ~4.7 s for a
+    single-row `executemany` of the same rows into the same table). Constants are numbered
+    parameters (`?1`, …) that every row of a statement refers to.
+
+    Rows go in chunks of ~51k. While SQLite executes one chunk (`sqlite3_step` runs with
+    the GIL released), a helper thread turns the next chunk into parameters (polars
+    formatting, `to_list`): on two free cores the conversion costs no wall time. Only this
+    thread touches the connection; the helper sees nothing but the frame.
     """
     raw = conn.connection.driver_connection
     assert raw is not None
     width, height = frame.width, frame.height
     fixed = [_sqlite_constant(v) for v in constants.values()]
     per = max(1, min(_SQLITE_ROWS, (999 - len(fixed)) // width))
-    flat: list[Any] = [None] * (width * height)
-    for i, series in enumerate(sqlite_storage(frame).get_columns()):
-        values = series.to_list()
-        if series.null_count():
-            values = [_SQLITE_NULL if v is None else v for v in values]
-        flat[i::width] = values
+    chunk = per * _SQLITE_STATEMENTS_PER_CHUNK
     head = f"INSERT INTO {table.name} ({', '.join([*frame.columns, *constants])}) VALUES "
     shared = "".join(f", ?{k + 1}" for k in range(len(fixed)))
 
@@ -212,41 +252,88 @@ def _sqlite_many(
         )
         return head + ", ".join(values) + " " + tail
 
-    step, full = per * width, height // per * per * width
+    full_statement = statement(per)
+    step = per * width
+
+    def parameters(offset: int) -> list[Any]:
+        return _sqlite_parameters(frame.slice(offset, chunk))
+
     before = raw.total_changes
     cursor = raw.cursor()
     try:
-        if full:
-            cursor.executemany(
-                statement(per), (fixed + flat[i : i + step] for i in range(0, full, step))
-            )
-        if full < len(flat):
-            cursor.execute(statement((len(flat) - full) // width), fixed + flat[full:])
+        with _ahead(parameters, range(0, height, chunk)) as prepared:
+            for offset, flat in prepared:
+                full = len(flat) // step * step
+                if full:
+                    cursor.executemany(
+                        full_statement, (fixed + flat[i : i + step] for i in range(0, full, step))
+                    )
+                if full < len(flat):
+                    cursor.execute(statement((len(flat) - full) // width), fixed + flat[full:])
+                if progress is not None:
+                    progress(min(offset + chunk, height), height)
     finally:
         cursor.close()
     return int(raw.total_changes - before)
 
 
+@contextmanager
+def _ahead(
+    work: Callable[[int], list[Any]], keys: Sequence[int]
+) -> Iterator[Iterator[tuple[int, list[Any]]]]:
+    """`(key, work(key))` for each key, computing the next one in a helper thread.
+
+    One item ahead at most (memory stays at two chunks). A single key runs inline. An error
+    in `work` is raised where its item is taken; leaving early waits for the item in flight.
+    """
+    if len(keys) <= 1:
+        yield ((key, work(key)) for key in keys)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revmachine-bulk") as pool:
+
+        def items() -> Iterator[tuple[int, list[Any]]]:
+            pending: Future[list[Any]] = pool.submit(work, keys[0])
+            for index, key in enumerate(keys):
+                result = pending.result()
+                if index + 1 < len(keys):
+                    pending = pool.submit(work, keys[index + 1])
+                yield key, result
+
+        yield items()
+
+
 def _postgres_copy_select(
-    conn: Connection, table: Table, frame: pl.DataFrame, tail: str, constants: Mapping[str, Any]
+    conn: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    tail: str,
+    constants: Mapping[str, Any],
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """COPY `frame` (as CSV written by polars) into a staging table, then INSERT … SELECT.
 
     polars writes NULL as an empty field and an empty string as `""`, which is exactly how
-    PostgreSQL's CSV format tells them apart.
+    PostgreSQL's CSV format tells them apart. The whole frame goes through one staging
+    table and one INSERT … SELECT; the COPY stream is written in chunks.
     """
     stage = _stage(conn, table, frame.columns)
     raw = conn.connection.driver_connection
     assert raw is not None
     cols = ", ".join(frame.columns)
-    data = frame.write_csv(
-        include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z", date_format="%Y-%m-%d"
-    )
     targets = ", ".join([*frame.columns, *constants])
     sources = ", ".join([*frame.columns, *("%s" for _ in constants)])
+    height = frame.height
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {stage.name} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(data.encode())
+            for offset in range(0, height, _COPY_ROWS):
+                data = frame.slice(offset, _COPY_ROWS).write_csv(
+                    include_header=False,
+                    datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
+                    date_format="%Y-%m-%d",
+                )
+                copy.write(data.encode())
+                if progress is not None:
+                    progress(min(offset + _COPY_ROWS, height), height)
         cursor.execute(
             f"INSERT INTO {table.name} ({targets}) SELECT {sources} FROM {stage.name} {tail}",
             list(constants.values()),

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, func, select
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode
 from revmachine.services.imports.common import (
-    CHUNK,
     ImportReport,
     Progress,
     Source,
@@ -91,8 +90,15 @@ def import_activities(
         # The first row of each event_id in file order wins: sorted by (event_id, line), it
         # is the first of its run. The same sort gives the insert the event_id order it
         # wants (see `_insert`), and comparing neighbours costs less than hashing.
+        # Only the columns the writes below need are sorted: gathering a long text column
+        # (email, program name) in sorted order costs ~0.3 s CPU per million rows.
         event_id = pl.col("event_id")
-        unique = frame.sort("event_id", LINE).filter(event_id.ne_missing(event_id.shift(1)))
+        unique = (
+            frame.select(LINE, "event_id", "person_id", "type", "program_id", "occurred_at")
+            .with_columns(frame["attributes"])
+            .sort("event_id", LINE)
+            .filter(event_id.ne_missing(event_id.shift(1)))
+        )
         report.unchanged += total - unique.height
         ensure_activity_types(conn, unique["type"].unique().to_list(), now)
         lock_event_log(conn)
@@ -103,7 +109,7 @@ def import_activities(
         if known is not None:
             _note_outcomes(conn, frame, known, report)
         _touch_programs(conn, unique)
-        unsubscribed = unique.filter(pl.col("type") == "unsubscribe")
+        unsubscribed = _first_of_each_event(frame.filter(pl.col("type") == "unsubscribe"))
         if unsubscribed.height:
             apply_unsubscribes(conn, unsubscribed, now, f"import:{report.run_id}")
         finish_run(conn, report, now)
@@ -137,6 +143,11 @@ def _resolve(conn: Connection, frame: pl.DataFrame, report: ImportReport) -> pl.
     )
     report.rejections.extend(bad)
     return frame
+
+
+def _first_of_each_event(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `frame` that win deduplication: the first line of each `event_id`."""
+    return frame.sort(LINE).unique(subset="event_id", keep="first", maintain_order=True)
 
 
 def _fill_event_ids(frame: pl.DataFrame) -> pl.DataFrame:
@@ -187,13 +198,9 @@ def _insert(conn: Connection, frame: pl.DataFrame, now: dt.datetime, progress: P
         "event_id", "person_id", "type", "program_id", "occurred_at", "attributes"
     ).sort("event_id")
     received = {"received_at": now.astimezone(dt.UTC)}
-    inserted = 0
-    total = rows.height
-    for offset in range(0, total, CHUNK):
-        inserted += bulk.insert_frame_ignoring_conflicts(
-            conn, schema.activities, rows.slice(offset, CHUNK), "event_id", constants=received
-        )
-        progress(min(offset + CHUNK, total), total)
+    inserted = bulk.insert_frame_ignoring_conflicts(
+        conn, schema.activities, rows, "event_id", constants=received, progress=progress
+    )
     if rebuild:
         bulk.create_index(conn, index)
     return inserted
@@ -208,17 +215,17 @@ def _touch_programs(conn: Connection, frame: pl.DataFrame) -> None:
     once the import's slowest step.
     """
     touched = (
-        frame.filter(pl.col("program_id").is_not_null())
+        frame.select("program_id", "person_id", "occurred_at")
+        .filter(pl.col("program_id").is_not_null())
         .group_by("program_id", "person_id")
         .agg(pl.col("occurred_at").min().alias("first_touch_at"))
         .sort("program_id", "person_id")
     )
-    for offset in range(0, touched.height, CHUNK):
-        bulk.upsert_frame_keeping_earliest(
-            conn,
-            schema.program_members,
-            touched.slice(offset, CHUNK),
-            ("program_id", "person_id"),
-            "first_touch_at",
-            constants={"status": "touched"},
-        )
+    bulk.upsert_frame_keeping_earliest(
+        conn,
+        schema.program_members,
+        touched,
+        ("program_id", "person_id"),
+        "first_touch_at",
+        constants={"status": "touched"},
+    )
