@@ -64,7 +64,8 @@ def served(db: Database) -> Iterator[Running]:
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a loaded 2-core machine can take long to import the app.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
@@ -72,7 +73,11 @@ def served(db: Database) -> Iterator[Running]:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"revmachine serve did not start: {server.stdout.read()}")  # type: ignore[union-attr]
+                # Stop it before reading its output: reading a running server's pipe
+                # would wait for it forever.
+                server.kill()
+                output, _ = server.communicate(timeout=10)
+                raise RuntimeError(f"revmachine serve did not start: {output}")
             time.sleep(0.1)
         yield Running(base_url, fields["client_id"].strip(), fields["secret"].strip())
     finally:
