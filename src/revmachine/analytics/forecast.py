@@ -31,8 +31,7 @@ from revmachine.analytics.spec import Grain, Period, Scope, add_months
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.forecast.chain import Bands
-from revmachine.forecast.scoring import Score, ScoredPoint, score
-from revmachine.forecast.simulate import (
+from revmachine.forecast.montecarlo import (
     QUANTILES,
     Forecast,
     ForecastInput,
@@ -42,6 +41,7 @@ from revmachine.forecast.simulate import (
     simulate,
     summarise,
 )
+from revmachine.forecast.scoring import Score, ScoredPoint, score
 
 #: The series a backtest scores.
 SCORED = ("bookings", "pipeline_bookings", "new_deal_bookings", "wins", "pipeline_wins")
@@ -55,6 +55,7 @@ class ForecastOptions:
     paths: int = 10_000
     seed: int = 7
     use_stage: bool = True  # deal stages as states (off: age only)
+    amount_classes: int = 3  # deal size classes as part of the state (1: none)
     funnel: bool = True  # people and new names (off: new deals from the deal run rate)
     bands: Bands = field(default_factory=Bands)
 
@@ -90,7 +91,13 @@ def load_input(
     conn: Connection, model: RevenueModel, as_of: dt.datetime, options: ForecastOptions
 ) -> ForecastInput:
     window = Window(as_of - dt.timedelta(days=options.lookback_days), as_of)
-    history, open_deals = deal_inputs(conn, window, options.bands, use_stage=options.use_stage)
+    history, open_deals = deal_inputs(
+        conn,
+        window,
+        options.bands,
+        use_stage=options.use_stage,
+        amount_classes=options.amount_classes,
+    )
     funnel = funnel_inputs(conn, model, window, options.bands) if options.funnel else None
     periods, labels = periods_from(as_of, options.grain, options.horizon)
     return ForecastInput(as_of, tuple(periods), tuple(labels), history, open_deals, funnel)

@@ -35,7 +35,7 @@ from revmachine.analytics.spec import Grain, add_months
 from revmachine.analytics.sqlfuncs import bucket_start, seconds_between
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.forecast.chain import Bands, Tallies
-from revmachine.forecast.simulate import DealHistory, FunnelState, OpenDeals, dispersion
+from revmachine.forecast.montecarlo import DealHistory, FunnelState, OpenDeals, dispersion
 from revmachine.store import schema
 
 DAY = 86400.0
@@ -153,29 +153,75 @@ def _whole_months(rows: Sequence[Any], window: Window) -> list[int]:
 # -- deals ---------------------------------------------------------------------------------
 
 
-def _deal_changes(as_of: dt.datetime, use_stage: bool) -> Subquery:
-    """Each deal's snapshots at or before `as_of` where its label (open stage, won, lost)
-    changes, with the amount of its latest snapshot."""
+#: Names of the amount classes (by the tertiles of the deals' amounts as of the cut-off).
+AMOUNT_CLASSES = ("small", "mid", "large")
+
+
+def _snapshots(as_of: dt.datetime) -> Subquery:
+    """Every deal snapshot at or before `as_of`, with the deal's latest amount then and
+    its rank from the latest (1 = latest)."""
     h = schema.opportunity_history
-    stage = func.coalesce(h.c.stage, OPEN) if use_stage else literal(OPEN)
-    label = case((h.c.status == "won", WON), (h.c.status == "lost", LOST), else_=stage)
-    order = (h.c.occurred_at, h.c.id)
-    marked = (
+    latest = (h.c.occurred_at.desc(), h.c.id.desc())
+    return (
         select(
             h.c.opportunity_id,
             h.c.occurred_at,
             h.c.id,
+            h.c.stage,
+            h.c.status,
             h.c.amount,
-            label.label("label"),
-            func.lag(label).over(partition_by=h.c.opportunity_id, order_by=order).label("prev"),
-            func.row_number()
-            .over(partition_by=h.c.opportunity_id, order_by=(h.c.occurred_at.desc(), h.c.id.desc()))
-            .label("rn"),
+            func.first_value(h.c.amount)
+            .over(partition_by=h.c.opportunity_id, order_by=latest)
+            .label("last_amount"),
+            func.row_number().over(partition_by=h.c.opportunity_id, order_by=latest).label("rn"),
         )
         .where(h.c.occurred_at <= as_of)
-        .subquery("marked")
+        .subquery("snaps")
     )
-    return marked
+
+
+def amount_cuts(conn: Connection, as_of: dt.datetime, classes: int) -> list[float]:
+    """The amounts splitting the deals known at `as_of` (latest amount) into `classes`
+    equal parts."""
+    if classes <= 1:
+        return []
+    snaps = _snapshots(as_of)
+    latest = select(snaps.c.last_amount.label("amount")).where(
+        snaps.c.rn == 1, snaps.c.last_amount.is_not(None)
+    )
+    n = conn.execute(select(func.count()).select_from(latest.subquery())).scalar_one()
+    if n < classes * 10:
+        return []
+    cuts = []
+    for i in range(1, classes):
+        q = latest.order_by(snaps.c.last_amount).limit(1).offset(n * i // classes)
+        cuts.append(float(conn.execute(q).scalar_one()))
+    return sorted(set(cuts))
+
+
+def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Subquery:
+    """Each deal's snapshots at or before `as_of` with its label — open stage (and
+    amount class, from the deal's latest amount), won, lost — and the previous label."""
+    snaps = _snapshots(as_of)
+    stage = func.coalesce(snaps.c.stage, OPEN) if use_stage else literal(OPEN)
+    if cuts:
+        amount = func.coalesce(snaps.c.last_amount, 0)
+        size = case(
+            *[(amount < cut, literal(f" · {AMOUNT_CLASSES[i]}")) for i, cut in enumerate(cuts)],
+            else_=literal(f" · {AMOUNT_CLASSES[len(cuts)]}"),
+        )
+        stage = stage + size
+    label = case((snaps.c.status == "won", WON), (snaps.c.status == "lost", LOST), else_=stage)
+    order = (snaps.c.occurred_at, snaps.c.id)
+    return select(
+        snaps.c.opportunity_id,
+        snaps.c.occurred_at,
+        snaps.c.id,
+        snaps.c.amount,
+        snaps.c.rn,
+        label.label("label"),
+        func.lag(label).over(partition_by=snaps.c.opportunity_id, order_by=order).label("prev"),
+    ).subquery("marked")
 
 
 def _deal_spells(marked: Subquery) -> Subquery:
@@ -209,9 +255,16 @@ def deal_inputs(
     *,
     stages: list[str] | None = None,
     use_stage: bool = True,
+    amount_classes: int = 3,
 ) -> tuple[DealHistory, OpenDeals]:
-    """The deal chain learned over the window, and the deals open at `as_of`."""
-    marked = _deal_changes(window.as_of, use_stage)
+    """The deal chain learned over the window, and the deals open at `as_of`.
+
+    A deal's state is its stage and (with `amount_classes` > 1) its size class — its
+    latest amount as of the cut-off against the tertiles of all deals' — because larger
+    deals close later and less often, so the deals won soon are not an average sample.
+    """
+    cuts = amount_cuts(conn, window.as_of, amount_classes)
+    marked = _deal_changes(window.as_of, use_stage, cuts)
     spells = _deal_spells(marked)
     rows = list(conn.execute(_tally_statement(spells, window, bands)))
     chain = _collect(rows, stages or [], (WON, LOST), bands, window)

@@ -6,8 +6,7 @@ measures (WAPE, bias, pinball loss, interval coverage).
 """
 
 from revmachine.forecast.chain import Bands, Tallies
-from revmachine.forecast.scoring import Score, ScoredPoint, score
-from revmachine.forecast.simulate import (
+from revmachine.forecast.montecarlo import (
     QUANTILES,
     DealHistory,
     Driver,
@@ -23,6 +22,7 @@ from revmachine.forecast.simulate import (
     simulate,
     summarise,
 )
+from revmachine.forecast.scoring import Score, ScoredPoint, score
 
 __all__ = [
     "QUANTILES",
