@@ -203,7 +203,7 @@ def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Sub
     """Each deal's snapshots at or before `as_of` with its label — open stage (and
     amount class, from the deal's latest amount), won, lost — and the previous label."""
     snaps = _snapshots(as_of)
-    stage = func.coalesce(snaps.c.stage, OPEN) if use_stage else literal(OPEN)
+    stage: ColumnElement[Any] = func.coalesce(snaps.c.stage, OPEN) if use_stage else literal(OPEN)
     if cuts:
         amount = func.coalesce(snaps.c.last_amount, 0)
         size = case(
