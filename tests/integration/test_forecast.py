@@ -1,22 +1,16 @@
-"""The forecast on both databases: a planted world from the demo generator's deal process,
-backtested for honest coverage; as-of reads that ignore the future; the funnel's tallies
-against a hand count.
-
-The planted world: deals arrive at a known rate and are decided whole by the demo
-generator's own `open_deal` (known win probability, log-normal cycle by segment, stage
-snapshots, amount changes). History is written straight into `opportunities` and
-`opportunity_history`, as the opportunities import would store it.
+"""The forecast on both databases: a planted world from the demo generator's deal process
+(`tests/forecast_world.py`), backtested for honest coverage; as-of reads that ignore the
+future; the funnel's tallies against a hand count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import numpy as np
 import pytest
 from sqlalchemy import insert
 
+from forecast_world import END, plant
 from revmachine.analytics.forecast import (
     ForecastOptions,
     backtest,
@@ -25,73 +19,13 @@ from revmachine.analytics.forecast import (
 )
 from revmachine.analytics.forecast_inputs import Window, funnel_inputs
 from revmachine.config import default_workspace
-from revmachine.demo.deals import NEW_BUSINESS, open_deal
 from revmachine.forecast import Bands
 from revmachine.store import schema
 from revmachine.store.database import Database
 
-START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
-END = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)  # what the store knows: 30 months
-DAY = 86400
-P_WIN = 0.4
-
-
-def _plant(db: Database, seed: int = 11, per_month: float = 45.0) -> int:
-    rng = np.random.default_rng(seed)
-    start_s, end_s = int(START.timestamp()), int(END.timestamp())
-    n = int(rng.poisson(per_month * (end_s - start_s) / DAY / 30.44))
-    created = np.sort(rng.integers(start_s, end_s, n))
-    opps: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    for i, at in enumerate(created.tolist()):
-        segment = "SMB" if rng.random() < 0.7 else "Mid-Market"
-        deal = open_deal(
-            rng,
-            deal_id=f"D{i}",
-            kind=NEW_BUSINESS,
-            account=0,
-            owner=0,
-            segment=segment,
-            created=at,
-            p_win=P_WIN,
-        )
-        shots = [s for s in deal.snapshots if s.at <= end_s]
-        last = shots[-1]
-        when = dt.datetime.fromtimestamp(at, dt.UTC)
-        opps.append(
-            {
-                "id": i + 1,
-                "external_id": deal.id,
-                "amount": last.amount,
-                "stage": last.stage,
-                "status": last.status,
-                "created_at": when,
-                "close_date": last.close_date,
-                "attributes": {},
-                "updated_at": dt.datetime.fromtimestamp(last.at, dt.UTC),
-            }
-        )
-        for s in shots:
-            history.append(
-                {
-                    "opportunity_id": i + 1,
-                    "occurred_at": dt.datetime.fromtimestamp(s.at, dt.UTC),
-                    "stage": s.stage,
-                    "status": s.status,
-                    "amount": s.amount,
-                    "close_date": s.close_date,
-                    "source": "test",
-                    "recorded_at": END,
-                }
-            )
-    with db.transaction() as conn:
-        conn.execute(insert(schema.opportunities), opps)
-        conn.execute(insert(schema.opportunity_history), history)
-    return n
-
 
 def test_backtest_coverage_is_near_nominal_in_a_planted_world(db: Database) -> None:
-    _plant(db)
+    plant(db)
     model = default_workspace().revenue
     options = ForecastOptions(horizon=3, paths=800, lookback_days=365, funnel=False)
     cutoffs = month_starts(dt.date(2024, 2, 1), dt.date(2025, 4, 1))
@@ -111,7 +45,7 @@ def test_backtest_coverage_is_near_nominal_in_a_planted_world(db: Database) -> N
 
 
 def test_a_forecast_reads_nothing_after_its_cut_off(db: Database) -> None:
-    _plant(db, per_month=20.0)
+    plant(db, per_month=20.0)
     model = default_workspace().revenue
     options = ForecastOptions(horizon=2, paths=500, funnel=False)
     cutoff = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)

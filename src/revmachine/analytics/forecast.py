@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, select
 
@@ -56,6 +56,11 @@ class ForecastOptions:
     seed: int = 7
     use_stage: bool = True  # deal stages as states (off: age only)
     amount_classes: int = 3  # deal size classes as part of the state (1: none)
+    #: False: the open deals' amounts are not trusted (see `OpenDeals.amounts_known`);
+    #: also turns the size classes off, which would carry the same leak.
+    amounts_known: bool = True
+    #: The store's history is complete only from here: the look-back never starts earlier.
+    history_from: dt.datetime | None = None
     funnel: bool = True  # people and new names (off: new deals from the deal run rate)
     bands: Bands = field(default_factory=Bands)
 
@@ -90,14 +95,19 @@ def periods_from(
 def load_input(
     conn: Connection, model: RevenueModel, as_of: dt.datetime, options: ForecastOptions
 ) -> ForecastInput:
-    window = Window(as_of - dt.timedelta(days=options.lookback_days), as_of)
+    start = as_of - dt.timedelta(days=options.lookback_days)
+    if options.history_from is not None:
+        start = min(max(start, options.history_from), as_of - dt.timedelta(days=1))
+    window = Window(start, as_of)
     history, open_deals = deal_inputs(
         conn,
         window,
         options.bands,
         use_stage=options.use_stage,
-        amount_classes=options.amount_classes,
+        amount_classes=options.amount_classes if options.amounts_known else 1,
     )
+    if not options.amounts_known:
+        open_deals = replace(open_deals, amounts_known=False)
     funnel = funnel_inputs(conn, model, window, options.bands) if options.funnel else None
     periods, labels = periods_from(as_of, options.grain, options.horizon)
     return ForecastInput(as_of, tuple(periods), tuple(labels), history, open_deals, funnel)
@@ -131,15 +141,15 @@ class ForecastReport:
         series = f.series
         money = [
             Column("period", "Period"),
-            Column("bookings", "Bookings (mean)", "forecast_bookings", "money"),
+            Column("bookings", "Mean", "forecast_bookings", "money"),
             Column("p10", "p10", "forecast_interval", "money"),
             Column("p25", "p25", "forecast_interval", "money"),
             Column("p50", "median", "forecast_interval", "money"),
             Column("p75", "p75", "forecast_interval", "money"),
             Column("p90", "p90", "forecast_interval", "money"),
-            Column("pipeline", "From open pipeline", "forecast_contribution", "money"),
-            Column("new_deals", "From new deals", "forecast_contribution", "money"),
-            Column("wins", "Wins (mean)", "forecast_bookings", "count"),
+            Column("pipeline", "Pipeline", "forecast_contribution", "money"),
+            Column("new_deals", "New deals", "forecast_contribution", "money"),
+            Column("wins", "Wins", "forecast_bookings", "count"),
         ]
         b = series["bookings"]
         rows = [
@@ -181,7 +191,7 @@ class ForecastReport:
         if f.drivers:
             driver_cols = [
                 Column("driver", "Driver"),
-                Column("added", "Added bookings (horizon)", "forecast_driver", "money"),
+                Column("added", "Added (all periods)", "forecast_driver", "money"),
                 *[
                     Column(f"p{k + 1}", label, "forecast_driver", "money")
                     for k, label in enumerate(f.labels)

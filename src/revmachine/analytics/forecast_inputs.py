@@ -27,12 +27,16 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from revmachine.analytics.definitions import funnel_stages, inventory_stages, success_stages
 from revmachine.analytics.spec import Grain, add_months
-from revmachine.analytics.sqlfuncs import bucket_start, seconds_between
+from revmachine.analytics.sqlfuncs import bucket_start
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.forecast.chain import Bands, Tallies
 from revmachine.forecast.montecarlo import DealHistory, FunnelState, OpenDeals, dispersion
@@ -56,6 +60,32 @@ class Window:
         return (self.as_of - self.start).total_seconds() / DAY
 
 
+class day_number(FunctionElement[float]):
+    """A time as days since 1970-01-01 UTC (a float), computed once per row so that the
+    spell arithmetic below is plain subtraction (julianday() at each reference cost SQLite
+    several times the whole scan)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "day_number"
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({value}) - 2440587.5)"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_pg(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM {value})::float8 / 86400.0)"
+
+
+def _days(when: dt.datetime) -> float:
+    return when.timestamp() / DAY
+
+
 def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     # CASE rather than LEAST/MIN: the two-argument spellings differ between the databases.
     return case((a < b, a), else_=b)
@@ -70,24 +100,23 @@ def _band(age: ColumnElement[Any], bands: Bands) -> ColumnElement[Any]:
 
 
 def _tally_statement(spells: Subquery, window: Window, bands: Bands) -> Any:
-    """Group the spells `(label, start_at, next_label, next_at)` into tallies.
+    """Group the spells `(label, start_d, next_label, next_d)` (times as day numbers) into
+    tallies.
 
     For a spell in the window, `a0`/`a1` are its ages (days) where its part inside the
     window starts and ends; the days at risk in band [lo, hi) are the overlap of [a0, a1]
     with it. A spell still open at `as_of` (no next) is censored there; its row also
     counts the people or deals in each (stage, band) at `as_of`.
     """
-    ts = literal(window.as_of, type_=spells.c.start_at.type)
-    ws = literal(window.start, type_=spells.c.start_at.type)
-    end = func.coalesce(spells.c.next_at, ts)
+    ts = literal(_days(window.as_of), Float)
+    ws = literal(_days(window.start), Float)
+    end = func.coalesce(spells.c.next_d, ts)
     ages = (
         select(
             spells.c.label,
             spells.c.next_label,
-            (seconds_between(spells.c.start_at, _greatest(spells.c.start_at, ws)) / DAY).label(
-                "a0"
-            ),
-            (seconds_between(spells.c.start_at, end) / DAY).label("a1"),
+            (_greatest(spells.c.start_d, ws) - spells.c.start_d).label("a0"),
+            (end - spells.c.start_d).label("a1"),
         )
         .where(end >= ws)
         .subquery("ages")
@@ -182,21 +211,26 @@ def _snapshots(as_of: dt.datetime) -> Subquery:
 
 def amount_cuts(conn: Connection, as_of: dt.datetime, classes: int) -> list[float]:
     """The amounts splitting the deals known at `as_of` (latest amount) into `classes`
-    equal parts."""
+    about equal parts (NTILE; a class holds the amounts up to and including its cut)."""
     if classes <= 1:
         return []
     snaps = _snapshots(as_of)
-    latest = select(snaps.c.last_amount.label("amount")).where(
-        snaps.c.rn == 1, snaps.c.last_amount.is_not(None)
+    tiles = (
+        select(
+            snaps.c.last_amount.label("amount"),
+            func.ntile(classes).over(order_by=snaps.c.last_amount).label("tile"),
+        )
+        .where(snaps.c.rn == 1, snaps.c.last_amount.is_not(None))
+        .subquery("tiles")
     )
-    n = conn.execute(select(func.count()).select_from(latest.subquery())).scalar_one()
-    if n < classes * 10:
+    rows = conn.execute(
+        select(tiles.c.tile, func.max(tiles.c.amount), func.count())
+        .group_by(tiles.c.tile)
+        .order_by(tiles.c.tile)
+    ).all()
+    if sum(int(n) for _, _, n in rows) < classes * 10:
         return []
-    cuts = []
-    for i in range(1, classes):
-        q = latest.order_by(snaps.c.last_amount).limit(1).offset(n * i // classes)
-        cuts.append(float(conn.execute(q).scalar_one()))
-    return sorted(set(cuts))
+    return sorted({float(top) for _, top, _ in rows[:-1]})
 
 
 def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Subquery:
@@ -207,7 +241,7 @@ def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Sub
     if cuts:
         amount = func.coalesce(snaps.c.last_amount, 0)
         size = case(
-            *[(amount < cut, literal(f" · {AMOUNT_CLASSES[i]}")) for i, cut in enumerate(cuts)],
+            *[(amount <= cut, literal(f" · {AMOUNT_CLASSES[i]}")) for i, cut in enumerate(cuts)],
             else_=literal(f" · {AMOUNT_CLASSES[len(cuts)]}"),
         )
         stage = stage + size
@@ -218,6 +252,7 @@ def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Sub
         snaps.c.occurred_at,
         snaps.c.id,
         snaps.c.amount,
+        snaps.c.last_amount,
         snaps.c.rn,
         label.label("label"),
         func.lag(label).over(partition_by=snaps.c.opportunity_id, order_by=order).label("prev"),
@@ -226,7 +261,14 @@ def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Sub
 
 def _deal_spells(marked: Subquery) -> Subquery:
     changes = (
-        select(marked.c.opportunity_id, marked.c.label, marked.c.occurred_at, marked.c.id)
+        select(
+            marked.c.opportunity_id,
+            marked.c.label,
+            marked.c.occurred_at,
+            marked.c.id,
+            marked.c.last_amount,
+            day_number(marked.c.occurred_at).label("day"),
+        )
         .where((marked.c.prev.is_(None)) | (marked.c.prev != marked.c.label))
         .subquery("changes")
     )
@@ -234,17 +276,17 @@ def _deal_spells(marked: Subquery) -> Subquery:
     return select(
         changes.c.opportunity_id,
         changes.c.label,
+        changes.c.last_amount,
         changes.c.occurred_at.label("start_at"),
+        changes.c.day.label("start_d"),
         func.lead(changes.c.label)
         .over(partition_by=changes.c.opportunity_id, order_by=order)
         .label("next_label"),
-        func.lead(changes.c.occurred_at)
+        func.lead(changes.c.day)
         .over(partition_by=changes.c.opportunity_id, order_by=order)
-        .label("next_at"),
+        .label("next_d"),
         func.row_number().over(partition_by=changes.c.opportunity_id, order_by=order).label("k"),
-        func.min(changes.c.occurred_at)
-        .over(partition_by=changes.c.opportunity_id)
-        .label("first_at"),
+        func.min(changes.c.day).over(partition_by=changes.c.opportunity_id).label("first_d"),
     ).subquery("spells")
 
 
@@ -269,57 +311,59 @@ def deal_inputs(
     rows = list(conn.execute(_tally_statement(spells, window, bands)))
     chain = _collect(rows, stages or [], (WON, LOST), bands, window)
     t = chain.tallies
-    in_window = and_(spells.c.start_at >= window.start, spells.c.start_at <= window.as_of)
-    entry_rows = conn.execute(
-        select(spells.c.label, func.count())
-        .where(spells.c.k == 1, in_window, spells.c.label.notin_([WON, LOST]))
-        .group_by(spells.c.label)
+    in_window = and_(
+        spells.c.start_d >= _days(window.start), spells.c.start_d <= _days(window.as_of)
     )
+    # One pass for the new deals (first spells: entry stage, month) and the wins (days
+    # from the deal's first snapshot to the win, amount).
+    first = case((spells.c.k == 1, 1), else_=0).label("first")
+    month = bucket_start(Grain.MONTH, spells.c.start_at).label("month")
+    cycle = _band(spells.c.start_d - spells.c.first_d, bands)
+    amount = spells.c.last_amount
+    events = conn.execute(
+        select(
+            spells.c.label,
+            first,
+            month,
+            cycle.label("band"),
+            func.count().label("n"),
+            func.sum(amount).label("total"),
+            func.sum(amount * amount).label("squares"),
+        )
+        .where(in_window, or_(spells.c.k == 1, spells.c.label == WON))
+        .group_by(spells.c.label, first, month, cycle)
+    ).all()
     entry = np.zeros(len(t.stages))
-    for label, n in entry_rows:
-        entry[t.stage_index(label)] += int(n)
+    by_month: dict[str, int] = defaultdict(int)
+    won_by_month: dict[str, int] = defaultdict(int)
+    won_n, won_sum, won_sq = (np.zeros(bands.count) for _ in range(3))
+    for r in events:
+        if r.label == WON:
+            b = int(r.band)
+            won_n[b] += int(r.n)
+            won_sum[b] += float(r.total or 0.0)
+            won_sq[b] += float(r.squares or 0.0)
+            won_by_month[str(r.month)] += int(r.n)
+        elif r.first and r.label != LOST:
+            entry[t.stage_index(r.label)] += int(r.n)
+            by_month[str(r.month)] += int(r.n)
     created = int(entry.sum())
     if created:
         entry /= created
     elif t.stages:
         entry[0] = 1.0
-    amount = marked.c.amount
-    cycle = _band(seconds_between(spells.c.first_at, spells.c.start_at) / DAY, bands)
-    won_n = np.zeros(bands.count)
-    won_mean = np.zeros(bands.count)
-    won_sd = np.zeros(bands.count)
-    for band, n, mean, square in conn.execute(
-        select(cycle.label("band"), func.count(), func.avg(amount), func.avg(amount * amount))
-        .select_from(spells.join(marked, marked.c.opportunity_id == spells.c.opportunity_id))
-        .where(marked.c.rn == 1, spells.c.label == WON, in_window)
-        .group_by(cycle)
-    ):
-        b = int(band)
-        won_n[b], won_mean[b] = int(n), float(mean or 0.0)
-        won_sd[b] = float(np.sqrt(max(float(square or 0.0) - won_mean[b] ** 2, 0.0)))
-    months = bucket_start(Grain.MONTH, spells.c.start_at)
-    monthly = _whole_months(
-        conn.execute(
-            select(months, func.count())
-            .where(spells.c.k == 1, spells.c.label.notin_([WON, LOST]), in_window)
-            .group_by(months)
-        ).all(),
-        window,
-    )
-    ts = literal(window.as_of, type_=spells.c.start_at.type)
+    won_mean = np.divide(won_sum, won_n, out=np.zeros(bands.count), where=won_n > 0)
+    second = np.divide(won_sq, won_n, out=np.zeros(bands.count), where=won_n > 0)
+    won_sd = np.sqrt(np.maximum(second - won_mean**2, 0.0))
+    monthly = _whole_months(list(by_month.items()), window)
     open_rows = conn.execute(
         select(
             spells.c.opportunity_id,
             spells.c.label,
-            (seconds_between(spells.c.start_at, ts) / DAY).label("age"),
-            marked.c.amount,
+            (literal(_days(window.as_of), Float) - spells.c.start_d).label("age"),
+            spells.c.last_amount.label("amount"),
         )
-        .select_from(spells.join(marked, marked.c.opportunity_id == spells.c.opportunity_id))
-        .where(
-            marked.c.rn == 1,
-            spells.c.next_at.is_(None),
-            spells.c.label.notin_([WON, LOST]),
-        )
+        .where(spells.c.next_d.is_(None), spells.c.label.notin_([WON, LOST]))
         .order_by(spells.c.opportunity_id)
     ).all()
     open_deals = OpenDeals(
@@ -328,7 +372,17 @@ def deal_inputs(
         np.array([float(r.amount or 0) for r in open_rows], dtype=np.float64),
         np.array([int(r.opportunity_id) for r in open_rows], dtype=np.int64),
     )
-    history = DealHistory(t, entry, created, won_n, won_mean, won_sd, dispersion(monthly))
+    won_monthly = _whole_months(list(won_by_month.items()), window)
+    history = DealHistory(
+        t,
+        entry,
+        created,
+        won_n,
+        won_mean,
+        won_sd,
+        dispersion(monthly),
+        dispersion(won_monthly),
+    )
     return history, open_deals
 
 
@@ -341,13 +395,13 @@ def _person_spells(as_of: dt.datetime) -> Subquery:
     return (
         select(
             st.c.to_stage.label("label"),
-            st.c.occurred_at.label("start_at"),
+            day_number(st.c.occurred_at).label("start_d"),
             func.lead(st.c.to_stage)
             .over(partition_by=st.c.person_id, order_by=order)
             .label("next_label"),
-            func.lead(st.c.occurred_at)
+            func.lead(day_number(st.c.occurred_at))
             .over(partition_by=st.c.person_id, order_by=order)
-            .label("next_at"),
+            .label("next_d"),
         )
         .where(st.c.occurred_at <= as_of)
         .subquery("spells")

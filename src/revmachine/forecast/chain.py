@@ -131,7 +131,9 @@ def draw_hazards(
 ) -> F64:
     """Hazards per path `(paths, S, B, D)`, each drawn from its Gamma posterior."""
     shape, rate = tallies._posterior(prior_days)
-    draws = rng.standard_gamma(np.broadcast_to(shape, (paths, *shape.shape)))
+    draws = np.zeros((paths, *shape.shape))
+    live = shape > 0  # a way out never seen, even pooled, has rate 0: nothing to draw
+    draws[:, live] = rng.standard_gamma(np.broadcast_to(shape[live], (paths, int(live.sum()))))
     return draws / rate
 
 
@@ -145,11 +147,17 @@ class StepProbabilities:
     move: F64  # (P, S, B, D)
 
 
-def step_probabilities(hazards: F64, bands: Bands, dt: float) -> StepProbabilities:
+def exit_shares(hazards: F64) -> tuple[F64, F64]:
+    """Each state's total hazard `(P, S, B)` and the share of it to each destination."""
     total = hazards.sum(axis=-1)
-    leave = -np.expm1(-total * dt)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total[..., None] > 0, hazards / total[..., None], 0.0)
+    return total, share
+
+
+def step_probabilities(hazards: F64, bands: Bands, dt: float) -> StepProbabilities:
+    total, share = exit_shares(hazards)
+    leave = -np.expm1(-total * dt)
     move = leave[..., None] * share
     remain = 1.0 - leave
     advance = np.minimum(1.0, dt / bands.widths())  # last band: dt / inf = 0
@@ -219,16 +227,15 @@ def forward_flow(
     n_dest = hazards.shape[-1]
     x = np.broadcast_to(start, (p, *start.shape)).astype(np.float64).copy()
     entries = np.zeros((p, len(step_days), n_dest))
-    cache: dict[float, StepProbabilities] = {}
+    total, share = exit_shares(hazards)  # the shares do not depend on the step's length
+    widths = bands.widths()
     for j, dt in enumerate(step_days):
-        key = round(float(dt), 6)
-        if key not in cache:
-            cache[key] = step_probabilities(hazards, bands, float(dt))
-        step = cache[key]
-        flow = np.einsum("psb,psbd->pd", x, step.move)
+        leave = -np.expm1(-total * float(dt))
+        flow = np.einsum("psb,psbd->pd", x * leave, share)
         entries[:, j] = flow
-        aged = x * step.age
-        x = x * step.stay
+        remain = x * (1.0 - leave)
+        aged = remain * np.minimum(1.0, float(dt) / widths)
+        x = remain - aged
         x[:, :, 1:] += aged[:, :, :-1]
         x[:, :, -1] += aged[:, :, -1]
         x[:, :, 0] += flow[:, :n_stages]

@@ -57,6 +57,9 @@ class OpenDeals:
     age_days: F64
     amount: F64
     ids: I64 | None = None  # the store's opportunity ids, for scoring
+    #: False when the open deals' amounts cannot be trusted (a CRM export whose open rows
+    #: already carry the final value): each win is then valued like the window's wins.
+    amounts_known: bool = True
 
     @property
     def count(self) -> int:
@@ -80,6 +83,9 @@ class DealHistory:
     #: Month-to-month overdispersion of deal creation: the shape k of a Gamma month
     #: effect (variance of a month's count = m + m²/k); inf when Poisson suffices.
     created_dispersion: float = math.inf
+    #: The same for the wins per month: how much more they swing than chance (quarter-end
+    #: pushes, holidays); each period's chances to win are scaled by such a month effect.
+    won_dispersion: float = math.inf
 
     def amounts(self) -> tuple[F64, F64, F64]:
         """Per band (count, mean, sd), empty bands filled from all won deals."""
@@ -183,7 +189,18 @@ def simulate(
         hd, deals.tallies.bands, n_stages, deals.won, edges, deals.entry_shares
     )
     series: dict[str, F64] = {}
-    wins, bookings, expected = _pipeline(rng, data.open_deals, deals.tallies.bands, at_edges)
+    unknown = None
+    if not data.open_deals.amounts_known:
+        n_won, mean_won, sd_won = deals.amounts()
+        total = max(float(n_won.sum()), 1.0)
+        mean = float((n_won * mean_won).sum() / total)
+        second = float((n_won * (sd_won**2 + mean_won**2)).sum() / total)
+        unknown = (mean, math.sqrt(max(second - mean**2, 0.0)))
+    period_days = np.diff(np.array(edges, dtype=np.float64))
+    effect = _month_effects(rng, deals.won_dispersion, period_days, paths)
+    wins, bookings, expected = _pipeline(
+        rng, data.open_deals, deals.tallies.bands, at_edges, unknown, effect
+    )
     series["pipeline_wins"], series["pipeline_bookings"] = wins, bookings
     step_days, step_period = _steps(edges)
     mids = np.cumsum(step_days) - step_days / 2
@@ -201,6 +218,7 @@ def simulate(
     won_mean, won_value, won_sq = _new_deal_wins(
         new_per_step, mids, edges, curve, deals.tallies.bands, path_amount, sd_amount
     )
+    won_mean, won_value, won_sq = won_mean * effect, won_value * effect, won_sq * effect
     new_wins = rng.poisson(won_mean).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_win = np.where(won_mean > 0, won_value / won_mean, 0.0)
@@ -244,8 +262,16 @@ def _by_period(per_step: F64, step_period: I64, k: int) -> F64:
 
 
 def _pipeline(
-    rng: np.random.Generator, deals: OpenDeals, bands: Bands, at_edges: F64
+    rng: np.random.Generator,
+    deals: OpenDeals,
+    bands: Bands,
+    at_edges: F64,
+    unknown: tuple[float, float] | None = None,
+    effect: F64 | None = None,
 ) -> tuple[F64, F64, F64]:
+    """Wins, bookings and expected bookings per path and period of the open deals.
+    With `unknown` (mean, sd) every deal is valued at the mean and each win adds the
+    spread of the won amounts."""
     paths, k = at_edges.shape[0], at_edges.shape[1] - 1
     wins = np.zeros((paths, k))
     bookings = np.zeros((paths, k))
@@ -258,7 +284,11 @@ def _pipeline(
         members = np.flatnonzero(group == g)
         s, b = divmod(int(g), bands.count)
         cum = at_edges[:, :, s, b]  # (P, K+1), cum[:, 0] = 0
-        amounts = deals.amount[members]
+        if effect is not None:
+            per = np.clip(np.diff(cum, axis=1), 0.0, 1.0) * effect
+            per /= np.maximum(per.sum(axis=1, keepdims=True), 1.0)
+            cum = np.concatenate([np.zeros((paths, 1)), np.cumsum(per, axis=1)], axis=1)
+        amounts = deals.amount[members] if unknown is None else np.full(len(members), unknown[0])
         expected += np.clip(np.diff(cum, axis=1), 0.0, 1.0) * float(amounts.sum())
         if len(members) <= EXACT_GROUP:
             u = rng.random((paths, len(members)))
@@ -278,6 +308,9 @@ def _pipeline(
             total = counts * mean + spread * rng.standard_normal(counts.shape)
             wins += counts
             bookings += np.clip(total, 0.0, float(amounts.sum()))
+    if unknown is not None:
+        noise = rng.standard_normal(wins.shape) * np.sqrt(wins) * unknown[1]
+        bookings = np.maximum(bookings + noise, 0.0)
     return wins, bookings, expected
 
 
