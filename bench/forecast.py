@@ -27,18 +27,21 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import psycopg
+from sqlalchemy.engine import make_url
 
-from funnel import store  # bench/funnel.py: a fresh SQLite file or PostgreSQL database
 from revmachine.analytics.forecast import ForecastOptions, load_input
 from revmachine.config import default_workspace
 from revmachine.forecast import simulate
 from revmachine.forecast.chain import absorbed_by_day
-from revmachine.store.database import Database
+from revmachine.store.database import Database, normalise_url
+from revmachine.store.migrate import upgrade
 
 GOAL_SECONDS = 5.0
 MODEL = default_workspace().revenue
@@ -194,6 +197,30 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
+@contextmanager
+def store(url: str | None, folder: Path) -> Iterator[Database]:
+    """A fresh store: a temp SQLite file, or a new PostgreSQL database dropped afterwards.
+    (As `bench/funnel.py` does; not imported from there, which needs DuckDB.)"""
+    if url is None or make_url(url).get_backend_name() == "sqlite":
+        db = Database(url or f"sqlite:///{folder / 'bench.db'}")
+        upgrade(db)
+        yield db
+        db.dispose()
+        return
+    admin = make_url(normalise_url(url)).set(drivername="postgresql")
+    name = f"revmachine_bench_forecast_{time.time_ns() % 10**8}"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    db = Database(admin.set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(db)
+        yield db
+    finally:
+        db.dispose()
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -281,9 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     goal_ok = sql_wall + sim_wall <= GOAL_SECONDS
     print(f"goal (SQL + simulation < {GOAL_SECONDS:g}s): {'met' if goal_ok else 'missed'}")
-    agree = np.allclose(ours, bare, rtol=0.05, atol=1.0)
+    # The engine draws the rates per path (and month effects), the baseline uses their
+    # point estimates: the means agree up to Monte Carlo error and a few per cent.
+    error = (
+        4
+        * (samples.series["pipeline_bookings"].std(axis=0) + base.std(axis=0))
+        / np.sqrt(args.paths)
+    )
+    agree = bool(np.all(np.abs(ours - bare) <= error + 0.05 * np.abs(bare) + 1.0))
     if not agree:
-        print("DISAGREE: the engine's mean pipeline bookings differ from the baseline's by >5%")
+        print("DISAGREE: the engine's mean pipeline bookings differ from the baseline's")
     return 1 if not agree or (args.check and not goal_ok) else 0
 
 

@@ -1,7 +1,7 @@
 """Revenue forecast engines (pure: no database, no clock).
 
 `chain` is the stage chain with piecewise-constant hazards and Gamma posteriors;
-`simulate` the Monte Carlo over the open pipeline and the funnel; `scoring` the backtest
+`montecarlo` the simulation over the open pipeline and the funnel; `scoring` the backtest
 measures (WAPE, bias, pinball loss, interval coverage).
 """
 
