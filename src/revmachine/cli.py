@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from revmachine import __version__, cli_api, cli_cycle, cli_demo, cli_handoff, cli_predict
+from revmachine import (
+    __version__,
+    cli_api,
+    cli_cycle,
+    cli_demo,
+    cli_forecast,
+    cli_handoff,
+    cli_predict,
+)
 from revmachine.cli_report import report_app
 from revmachine.cli_support import (
     DbOption,
@@ -44,6 +52,7 @@ app.add_typer(report_app, name="report")
 cli_handoff.register(app)
 cli_api.register(app)
 cli_predict.register(app)
+cli_forecast.register(app)
 
 
 class ImportKind(StrEnum):

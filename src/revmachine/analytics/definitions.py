@@ -188,6 +188,82 @@ _ALL: tuple[Metric, ...] = (
         Unit.MONEY,
         "The amount of the deals open at as_of (created at or before it, latest snapshot open).",
     ),
+    Metric(
+        "forecast_bookings",
+        "Forecast bookings",
+        Unit.MONEY,
+        "The mean over simulated paths of the amount won in each future period: deals open "
+        "at as_of (amount as of as_of) won in the period, plus deals opened after as_of and "
+        "won in the period. Each path draws its own rates (stage hazards by age in stage, "
+        "names per month, deals per opportunity entry) from their posteriors given the "
+        "look-back window before as_of, then the deals' and people's moves given those "
+        "rates. Periods are calendar months or quarters; the first runs from as_of to its "
+        "end. Wins are counted the same way.",
+    ),
+    Metric(
+        "forecast_contribution",
+        "Contribution",
+        Unit.MONEY,
+        "The part of forecast bookings from each source: the open pipeline (deals open at "
+        "as_of) and new deals (opened after as_of: from the funnel's entries into the "
+        "opportunity stage times the deals opened per entry, or from the run rate of deals "
+        "created when the store has no stage history). Their means add up to the total.",
+    ),
+    Metric(
+        "forecast_entries",
+        "Forecast entries",
+        Unit.PEOPLE,
+        "The mean over simulated paths of the stage transitions into a stage in each "
+        "future period by people not at or past the opportunity stage at as_of and by new "
+        "names; new names are first transitions; new deals are the deals opened after "
+        "as_of.",
+    ),
+    Metric(
+        "forecast_interval",
+        "Forecast quantile",
+        Unit.MONEY,
+        "Quantiles of the simulated paths of a forecast figure: p10..p90 is the central "
+        "80 % prediction interval, p25..p75 the 50 % one. They include the uncertainty of "
+        "the rates themselves (drawn per path), not only the luck of individual deals.",
+    ),
+    Metric(
+        "forecast_driver",
+        "Driver",
+        Unit.MONEY,
+        "The change in mean forecast bookings when one input changes (1,000 more new names "
+        "a month; the rate from stage A to B or the win rate 10 % higher), simulated with "
+        "the same random numbers as the forecast so that the difference is the change's.",
+    ),
+    Metric(
+        "wape",
+        "WAPE",
+        Unit.SHARE,
+        "Backtest: the sum over scored periods of |actual − forecast mean| divided by the "
+        "sum of actuals. Each forecast uses only what was known at its cut-off; actuals are "
+        "what the store knows at the end of the backtest.",
+    ),
+    Metric(
+        "forecast_bias",
+        "Bias",
+        Unit.SHARE,
+        "Backtest: the sum of (forecast mean − actual) divided by the sum of actuals; "
+        "positive when the forecasts were too high.",
+    ),
+    Metric(
+        "pinball_loss",
+        "Pinball loss",
+        Unit.SHARE,
+        "Backtest: the mean over scored periods and the quantiles 0.1, 0.25, 0.5, 0.75, 0.9 "
+        "of max(q·(y − ŷ_q), (q − 1)·(y − ŷ_q)), divided by the mean actual.",
+    ),
+    Metric(
+        "interval_coverage",
+        "Coverage",
+        Unit.SHARE,
+        "Backtest: the share of scored periods whose actual lies inside the forecast's "
+        "central 50 % interval [p25, p75] or 80 % interval [p10, p90], ends included. An "
+        "honest forecast covers about 50 % and 80 %.",
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from revmachine.analytics.cohorts import cohort_report
 from revmachine.analytics.cost import cost_report
 from revmachine.analytics.deals import deal_report
+from revmachine.analytics.forecast import ForecastOptions, forecast_report
 from revmachine.analytics.funnel import funnel_report
 from revmachine.analytics.inventory import inventory_report
 from revmachine.analytics.spec import Grain, Scope
@@ -40,6 +41,9 @@ class ReportOptions:
     stages: tuple[str, ...] = ()  # funnel and cost: which stages; default from the model
     from_stage: str | None = None  # cohorts: start at the first entry into this stage
 
+
+#: The forecast in the all-reports HTML: fewer paths than `revmachine forecast` (10,000).
+REPORT_FORECAST = ForecastOptions(paths=2000)
 
 Runner = Callable[[Connection, RevenueModel, Scope, ReportOptions], Any]
 
@@ -86,6 +90,13 @@ REPORTS: dict[str, ReportKind] = {
             "deals",
             "Win rate, sales cycle, bookings and pipeline from the opportunity history.",
             lambda c, m, s, o: deal_report(c, s),
+        ),
+        ReportKind(
+            "forecast",
+            "Bookings in the next six months from the open pipeline and the funnel, with "
+            "80 % and 50 % intervals, contributions and drivers (`revmachine forecast` for "
+            "the options and the backtest).",
+            lambda c, m, s, o: forecast_report(c, m, s.as_of, REPORT_FORECAST),
         ),
     )
 }

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from revmachine.analytics.cohorts import CohortReport
 from revmachine.analytics.cost import CostReport
 from revmachine.analytics.deals import DealReport
+from revmachine.analytics.forecast import ForecastReport
 from revmachine.analytics.funnel import FunnelReport
 from revmachine.analytics.inventory import AGE_BANDS, InventoryReport, band_label
 from revmachine.analytics.velocity import Velocity, VelocityReport
@@ -250,4 +251,36 @@ def deals_chart(report: DealReport) -> str | None:
         ax.set_xlabel("days since the deal was created")
         ax.set_ylabel("share of deals")
         ax.legend(frameon=False)
+        return _svg(fig)
+
+
+def forecast_chart(report: ForecastReport) -> str | None:
+    """A fan chart: bookings per period, the 80 % and 50 % intervals shaded around the
+    median, and the open pipeline's share of the mean."""
+    f = report.forecast
+    if not f.labels:
+        return None
+    b = f.series["bookings"]
+    x = list(range(len(f.labels)))
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(7, 3)
+        ax = fig.add_subplot()
+        ax.fill_between(
+            x, b.quantiles[0.1], b.quantiles[0.9], color=PALETTE[0], alpha=0.15, label="80 %"
+        )
+        ax.fill_between(
+            x, b.quantiles[0.25], b.quantiles[0.75], color=PALETTE[0], alpha=0.3, label="50 %"
+        )
+        ax.plot(x, b.quantiles[0.5], color=PALETTE[0], marker="o", label="median")
+        ax.plot(
+            x,
+            f.series["pipeline_bookings"].mean,
+            color=PALETTE[3],
+            linestyle="--",
+            label="from open pipeline (mean)",
+        )
+        ax.set_xticks(x, list(f.labels))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("bookings")
+        ax.legend(frameon=False, fontsize=7)
         return _svg(fig)

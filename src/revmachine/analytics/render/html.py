@@ -29,6 +29,7 @@ CHARTS: dict[str, Callable[[Any], str | None]] = {
     "cost": charts.cost_chart,
     "cohorts": charts.cohort_chart,
     "deals": charts.deals_chart,
+    "forecast": charts.forecast_chart,
 }
 
 
