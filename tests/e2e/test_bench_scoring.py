@@ -20,4 +20,7 @@ def test_scoring_bench_small() -> None:
     out = result.stdout
     assert "scores equal to the baseline" in out
     assert "incremental transitions equal to the replay: True" in out
-    assert "store: revmachine process" in out and "x baseline" in out
+    assert "store: first run, all replays" in out and "store: second run, incremental" in out
+    assert "vs baseline" in out
+    assert "(0 incremental, 300 replayed)" in out  # the first run replays everyone
+    assert " 0 replayed)" in out.split("second run")[1]  # the second continues everyone

@@ -6,10 +6,16 @@ processed (`trigger`, None when a timer fires), either None (does not hold) or a
 reason that the transition records. Conditions read the journey state but never change it;
 the activity windows they count are kept up to date by the lifecycle engine through the
 `WindowTracker`s that compiling registers.
+
+Some conditions can only hold for one kind of input (an activity of a type, an
+opportunity event, a sales decision): each compiled condition says so with `can_fire_on`,
+a test of the input's `trigger_key`, which lets the lifecycle engine index a stage's
+transitions by the inputs that can fire them (most inputs then try none or one).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -32,6 +38,35 @@ class Evaluator(Protocol):
     def __call__(self, state: JourneyState, t: Micros, trigger: Input | None) -> str | None: ...
 
 
+# What kind of input a trigger is: (input class, activity type / opportunity event kind /
+# sales decision), or None for a timer. Two inputs with the same key fire the same
+# transitions' trigger conditions, up to their attribute filters and reasons.
+TriggerKey = tuple[type, str] | None
+
+
+def trigger_key(trigger: Input | None) -> TriggerKey:
+    if trigger is None:
+        return None
+    if isinstance(trigger, Event):
+        return (Event, trigger.type)
+    if isinstance(trigger, OpportunityEvent):
+        return (OpportunityEvent, trigger.kind)
+    if isinstance(trigger, SalesDecision):
+        return (SalesDecision, trigger.decision)
+    return (type(trigger), "")
+
+
+def _any_input(key: TriggerKey) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    evaluate: Evaluator
+    # False when no input with that key can make the condition hold (whatever the state)
+    can_fire_on: Callable[[TriggerKey], bool] = _any_input
+
+
 @dataclass(frozen=True)
 class WindowTracker:
     """Keeps the times of the last `count` matching activities in `state.windows[slot]`."""
@@ -52,7 +87,7 @@ class CompileContext:
     inactivity: list[Micros] = field(default_factory=list)  # of the transition being compiled
 
 
-def _score(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _score(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     spec = condition.score
     threshold = ctx.thresholds[spec] if isinstance(spec, str) else spec
     assert threshold is not None
@@ -66,19 +101,33 @@ def _score(condition: Condition, ctx: CompileContext) -> Evaluator:
         )
         if bound is not None
     ]
-    score_at = ctx.scoring.score_at
+    behavior_at = ctx.scoring.behavior_at
+    behavior_ceiling = ctx.scoring.behavior_ceiling
+    fit_bound, behavior_bound, total_bound = (
+        -math.inf if bound is None else bound
+        for bound in (threshold.fit, threshold.behavior, threshold.total)
+    )
 
     def holds(state: JourneyState, t: Micros, trigger: Input | None) -> str | None:
-        score = score_at(state.score, t)
-        values = {"fit": score.fit, "behavior": score.behavior, "total": score.total}
-        if all(values[name] >= bound for name, bound in minimums):
-            return label + ", ".join(f"{n} {values[n]:.1f} ≥ {b:g}" for n, b in minimums)
-        return None
+        # Checked after nearly every input: plain comparisons, the reason only on success.
+        fit = state.score.fit
+        if fit < fit_bound:
+            return None
+        if behavior_bound > -math.inf or total_bound > -math.inf:
+            # most people, most of the time, are well below the bar: skip the decay
+            ceiling = behavior_ceiling(state.score)
+            if ceiling < behavior_bound or fit + ceiling < total_bound:
+                return None
+        behavior = behavior_at(state.score, t)
+        if behavior < behavior_bound or fit + behavior < total_bound:
+            return None
+        values = {"fit": fit, "behavior": behavior, "total": fit + behavior}
+        return label + ", ".join(f"{n} {values[n]:.1f} ≥ {b:g}" for n, b in minimums)
 
-    return holds
+    return CompiledCondition(holds)
 
 
-def _activity(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _activity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     spec = condition.activity
     assert spec is not None
     types = frozenset(spec.types()) or None
@@ -96,7 +145,12 @@ def _activity(condition: Condition, ctx: CompileContext) -> Evaluator:
                 return None
             return f"{trigger.type} {trigger.event_id}"
 
-        return triggered
+        def can_fire_on(key: TriggerKey) -> bool:
+            if key is None or key[0] is not Event:
+                return False
+            return key[1] in types if types else is_engagement(key[1])
+
+        return CompiledCondition(triggered, can_fire_on)
     tracker = WindowTracker(len(ctx.trackers), types, match, spec.count)
     ctx.trackers.append(tracker)
     within = span_micros(spec.within)
@@ -108,17 +162,17 @@ def _activity(condition: Condition, ctx: CompileContext) -> Evaluator:
             return reason
         return None
 
-    return windowed
+    return CompiledCondition(windowed)
 
 
-def _person(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _person(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     assert condition.person is not None
     test = compile_predicate(condition.person, ctx.lists)
     shown = describe_predicate(condition.person)
-    return lambda state, t, trigger: shown if test(state.facts) else None
+    return CompiledCondition(lambda state, t, trigger: shown if test(state.facts) else None)
 
 
-def _opportunity(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _opportunity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     spec = condition.opportunity
     assert spec is not None
     stage = spec.stage.casefold() if spec.stage is not None else None
@@ -130,10 +184,10 @@ def _opportunity(condition: Condition, ctx: CompileContext) -> Evaluator:
             return None
         return f"opportunity {trigger.opportunity_id} {spec.event.value}"
 
-    return holds
+    return CompiledCondition(holds, lambda key: key == (OpportunityEvent, spec.event))
 
 
-def _sales(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _sales(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     spec = condition.sales
     assert spec is not None
     reasons = frozenset(r.casefold() for r in spec.reasons) if spec.reasons is not None else None
@@ -146,10 +200,10 @@ def _sales(condition: Condition, ctx: CompileContext) -> Evaluator:
         why = f" ({trigger.reason})" if trigger.reason else ""
         return f"sales {spec.decision.value}{why}"
 
-    return holds
+    return CompiledCondition(holds, lambda key: key == (SalesDecision, spec.decision))
 
 
-def _no_engagement(condition: Condition, ctx: CompileContext) -> Evaluator:
+def _no_engagement(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     assert condition.no_engagement is not None
     quiet = span_micros(condition.no_engagement)
     ctx.inactivity.append(quiet)
@@ -159,11 +213,11 @@ def _no_engagement(condition: Condition, ctx: CompileContext) -> Evaluator:
         anchor = state.engagement_anchor()
         return reason if anchor is not None and t - anchor >= quiet else None
 
-    return holds
+    return CompiledCondition(holds)
 
 
 # Every kind of condition, in the order of revmachine.config.revenue_model.CONDITION_KINDS.
-CONDITION_KINDS: dict[str, Callable[[Condition, CompileContext], Evaluator]] = {
+CONDITION_KINDS: dict[str, Callable[[Condition, CompileContext], CompiledCondition]] = {
     "score": _score,
     "activity": _activity,
     "person": _person,
@@ -173,5 +227,5 @@ CONDITION_KINDS: dict[str, Callable[[Condition, CompileContext], Evaluator]] = {
 }
 
 
-def compile_condition(condition: Condition, ctx: CompileContext) -> Evaluator:
+def compile_condition(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     return CONDITION_KINDS[condition.kind](condition, ctx)

@@ -62,6 +62,9 @@ class Engine:
         self.lifecycle: CompiledLifecycle = compile_lifecycle(
             workspace.revenue, self.scoring, workspace.scoring.lists, self.version
         )
+        # (activity type, awards) → the rule names and reason of its score change: a few
+        # distinct ones cover a whole history, and formatting them was a fifth of a replay
+        self._described: dict[tuple[str, tuple[Award, ...]], tuple[str, str]] = {}
 
     def new_state(self, person_id: int, facts: PersonFacts | None = None) -> JourneyState:
         facts = facts if facts is not None else PersonFacts()
@@ -166,26 +169,34 @@ class Engine:
             self.lifecycle.record_activity(state, item, t)
             if not awards:
                 return None
-            rules = ", ".join(rule.name for rule, _ in awards)
-            reason = ", ".join(f"{rule.name} {points:+g}" for rule, points in awards)
-            return self._change(state, t, item.event_id, rules, f"{item.type}: {reason}")
+            key = (item.type, tuple(awards))
+            described = self._described.get(key)
+            if described is None:
+                rules = ", ".join(rule.name for rule, _ in awards)
+                reason = ", ".join(f"{rule.name} {points:+g}" for rule, points in awards)
+                described = self._described[key] = (rules, f"{item.type}: {reason}")
+            return self._change(state, item, t, item.event_id, *described)
         if isinstance(item, FactsChanged):
+            # the same facts object (a person's first FactsChanged carries the facts the
+            # state was created with) has the fit already computed
+            same = item.facts is state.facts
             state.facts = item.facts
-            fit = self.scoring.fit_of(item.facts)
+            fit = state.score.fit if same else self.scoring.fit_of(item.facts)
             if fit == state.score.fit:
                 return None
             before = state.score.fit
             state.score.fit = fit
-            return self._change(state, t, item.event_id, "fit", f"fit {before:g} → {fit:g}")
+            return self._change(state, item, t, item.event_id, "fit", f"fit {before:g} → {fit:g}")
         return None
 
     def _change(
-        self, state: JourneyState, t: Micros, event_id: str, rule: str, reason: str
+        self, state: JourneyState, item: Input, t: Micros, event_id: str, rule: str, reason: str
     ) -> ScoreChange:
         score = self.scoring.score_at(state.score, t)
+        at = item.occurred_at
         return ScoreChange(
             state.person_id,
-            from_micros(t),
+            at if at.tzinfo is dt.UTC else from_micros(t),
             score.fit,
             score.behavior,
             score.total,

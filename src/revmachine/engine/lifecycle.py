@@ -13,6 +13,13 @@ fire before any input at the same instant (they say "N days passed with nothing"
 timer fires once per anchor: `timers_checked_until` remembers the last instant one fired.
 Because timers fire at those exact instants whether the history is replayed at once or fed
 in pieces with `advance_to` in between, both give the same transitions.
+
+Most inputs can fire few of a stage's transitions: a transition that needs a demo request
+cannot fire on an email open, nor one that needs a sales decision on a timer. So the
+transitions leaving a stage are indexed, lazily, by the inputs' `trigger_key`: for each
+key, those whose conditions can all hold on such an input, still in the order written
+(so "the first that holds" picks the same one). A typical activity then costs one dict
+look-up and the few score checks of the stage.
 """
 
 from __future__ import annotations
@@ -21,7 +28,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from revmachine.config.revenue_model import RevenueModel, StageKind
-from revmachine.engine.conditions import CompileContext, Evaluator, WindowTracker
+from revmachine.engine.conditions import (
+    CompileContext,
+    CompiledCondition,
+    Evaluator,
+    TriggerKey,
+    WindowTracker,
+    trigger_key,
+)
 from revmachine.engine.conditions import compile_condition as _compile_condition
 from revmachine.engine.inputs import Event, Input
 from revmachine.engine.instants import Micros, from_micros, span_micros
@@ -36,6 +50,10 @@ class CompiledTransition:
     name: str
     target: str
     conditions: tuple[Evaluator, ...]
+    compiled: tuple[CompiledCondition, ...]
+
+    def can_fire_on(self, key: TriggerKey) -> bool:
+        return all(c.can_fire_on(key) for c in self.compiled)
 
 
 @dataclass(frozen=True)
@@ -65,11 +83,18 @@ class CompiledLifecycle:
         for rule in model.transitions:
             ctx.inactivity = []
             conditions = tuple(_compile_condition(c, ctx) for c in rule.when)
-            compiled = CompiledTransition(rule.name, rule.to, conditions)
+            compiled = CompiledTransition(
+                rule.name, rule.to, tuple(c.evaluate for c in conditions), conditions
+            )
             for source in dict.fromkeys(rule.from_):
                 outgoing[source].append(compiled)
                 timers[source].update(ctx.inactivity)
         self.outgoing = {name: tuple(ts) for name, ts in outgoing.items()}
+        # stage → trigger key → the outgoing transitions such an input can fire, filled
+        # on first use (activity types are open-ended)
+        self._candidates: dict[str, dict[TriggerKey, tuple[CompiledTransition, ...]]] = {
+            name: {} for name in self.stages
+        }
         self.timers = {name: tuple(sorted(ds)) for name, ds in timers.items()}
         self.window_sizes = tuple(t.count for t in ctx.trackers)
         self.engagement_trackers = tuple(t for t in ctx.trackers if t.types is None)
@@ -112,6 +137,8 @@ class CompiledLifecycle:
 
     def fire_timers(self, state: JourneyState, until: Micros, out: list[Transition]) -> None:
         """Fire, in time order, every timer due at or before `until`."""
+        if state.stage is None or not self.timers[state.stage]:
+            return
         while (due := self.next_deadline(state)) is not None and due <= until:
             state.timers_checked_until = due
             self.evaluate(state, due, None, out)
@@ -120,11 +147,18 @@ class CompiledLifecycle:
         self, state: JourneyState, t: Micros, trigger: Input | None, out: list[Transition]
     ) -> None:
         """Try the current stage's transitions at `t`, following the chain they start."""
-        if state.stage is None:
+        stage = state.stage
+        if stage is None:
             return
-        visited = {state.stage}
+        key = trigger_key(trigger)
+        tried = self._candidates[stage].get(key)
+        if tried is None:
+            tried = self._index(stage, key)
+        if not tried:  # the common case: nothing leaving the stage reacts to such an input
+            return
+        visited = {stage}
         while True:
-            for transition in self.outgoing[state.stage]:
+            for transition in tried:
                 if transition.target in visited:
                     continue
                 reasons = []
@@ -141,6 +175,14 @@ class CompiledLifecycle:
                     break
             else:
                 return
+            stage = transition.target
+            tried = self._candidates[stage].get(key) or self._index(stage, key)
+
+    def _index(self, stage: str, key: TriggerKey) -> tuple[CompiledTransition, ...]:
+        """The transitions leaving `stage` that an input with `key` can fire, in order."""
+        tried = tuple(t for t in self.outgoing[stage] if t.can_fire_on(key))
+        self._candidates[stage][key] = tried
+        return tried
 
     def _move(
         self,

@@ -185,10 +185,23 @@ class CompiledScoring:
 
     def behavior_at(self, state: ScoreState, t: Micros) -> float:
         total = state.permanent
-        for value, updated, rate in zip(state.values, state.updated, self.rates, strict=True):
-            if t < updated:
+        updated = state.updated
+        values = state.values
+        for g, rate in enumerate(self.rates):
+            if t < updated[g]:
                 raise AsOfBeforeUpdate("the score was updated after the time asked for")
-            total += value * 0.5 ** ((t - updated) * rate)
+            total += values[g] * 0.5 ** ((t - updated[g]) * rate)
+        return total
+
+    def behavior_ceiling(self, state: ScoreState) -> float:
+        """A bound that `behavior_at` never exceeds at any time from the last update on
+        until the next activity: positive sums only fade and negative ones stay below 0.
+        In floats too: each decayed term rounds to at most its bound (0.5**x ≤ 1, rounding
+        is monotonic) and the terms are added in the same order. No power to compute."""
+        total = state.permanent
+        for value in state.values:
+            if value > 0.0:
+                total += value
         return total
 
     def score_at(self, state: ScoreState, t: Micros) -> Score:

@@ -43,15 +43,25 @@ class JourneyState:
         return entered if last is None or last < entered else last
 
 
+_PERSON_FIELDS = tuple(
+    f.name for f in fields(PersonFacts) if f.name not in ("attributes", "account")
+)
+_ACCOUNT_FIELDS = tuple(f.name for f in fields(AccountFacts) if f.name != "attributes")
+
+
 def facts_to_dict(facts: PersonFacts) -> dict[str, Any]:
-    # Field by field rather than dataclasses.asdict, whose deep copy was a tenth of
-    # `revmachine process` (bench/scoring.py).
-    data = {f.name: getattr(facts, f.name) for f in fields(PersonFacts)}
-    data["attributes"] = dict(facts.attributes)
+    """The fields that are set (a missing key reads back as the field's default): most
+    people have few, and the state document is parsed and written for every person each
+    run (bench/scoring.py, the incremental run). Field by field rather than
+    dataclasses.asdict, whose deep copy was a tenth of `revmachine process`."""
+    data = {name: value for name in _PERSON_FIELDS if (value := getattr(facts, name)) is not None}
+    if facts.attributes:
+        data["attributes"] = dict(facts.attributes)
     account = facts.account
     if account is not None:
-        acc = {f.name: getattr(account, f.name) for f in fields(AccountFacts)}
-        acc["attributes"] = dict(account.attributes)
+        acc = {name: v for name in _ACCOUNT_FIELDS if (v := getattr(account, name)) is not None}
+        if account.attributes:
+            acc["attributes"] = dict(account.attributes)
         data["account"] = acc
     return data
 
