@@ -16,12 +16,30 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 
 from revmachine.analytics.definitions import check_stages, detour_stages, velocity_pairs
 from revmachine.analytics.history import in_period, transitions
 from revmachine.analytics.intervals import Rate, wilson
 from revmachine.analytics.spec import Scope
+from revmachine.analytics.spells import (
+    Source,
+    first_in,
+    later_spells,
+    reads_spells,
+    spells,
+    us_literal,
+)
 from revmachine.analytics.sqlfuncs import seconds_between
 from revmachine.analytics.survival import (
     CumulativeIncidence,
@@ -148,12 +166,16 @@ def velocity_report(
     *,
     pairs: list[tuple[str, str]] | None = None,
     resolution: dt.timedelta = dt.timedelta(hours=1),
+    source: Source | None = None,
 ) -> VelocityReport:
     chosen = list(dict.fromkeys(pairs or velocity_pairs(model)))
     check_stages(model, [s for pair in chosen for s in pair])
     detours = detour_stages(model)
     outcomes = [[b, *[d for d in detours if d not in (a, b)]] for a, b in chosen]
-    rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
+    if reads_spells(scope, source):
+        rows = _tallies_spells(conn, scope, chosen, outcomes, resolution.total_seconds())
+    else:
+        rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
     results: list[Velocity] = []
     for i, (a, b) in enumerate(chosen):
         segments = sorted({seg for curve, k, seg in rows if k == i})
@@ -247,6 +269,98 @@ def _tallies(
     for curve, i, seg, k, outcome, n, seconds in conn.execute(union_all(*parts)):
         rows[(curve, int(i), seg)].append(
             (float(k) * step / DAY, outcome, int(n), float(seconds or 0.0))
+        )
+    return rows
+
+
+def _least(values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+    """The smallest non-NULL value (NULL if all are): LEAST skips NULLs on PostgreSQL but
+    not SQLite's min(), so the comparison is spelt out."""
+    result = values[0]
+    for value in values[1:]:
+        result = case(
+            (result.is_(None), value),
+            (and_(value.is_not(None), value < result), value),
+            else_=result,
+        )
+    return result
+
+
+def _tallies_spells(
+    conn: Connection,
+    scope: Scope,
+    pairs: list[tuple[str, str]],
+    outcomes: list[list[str]],
+    step: float,
+) -> Tallies:
+    """`_tallies` from the spells. The cohort entries are the spells that are each
+    person's first entry into a starting stage in the period (no window needed); each is
+    joined to the same person's later known entries into any outcome stage, and grouping
+    by the cohort entry gives the first time of each outcome after it. Durations are
+    integer microseconds."""
+    h = spells(scope)
+    starts = list(dict.fromkeys(a for a, _ in pairs))
+    targets = sorted({o for group in outcomes for o in group})
+    cohort = (
+        select(h.c.person_id, h.c.segment, h.c.stage, h.c.entered_us.label("entered"))
+        .where(h.c.stage.in_(starts), first_in(h, scope.period))
+        .subquery("cohort")
+    )
+    later = later_spells(scope)
+    firsts = {
+        o: func.min(case((later.c.to_stage == o, later.c.occurred_at))).label(f"o{k}")
+        for k, o in enumerate(targets)
+    }
+    journeys = (
+        select(cohort.c.segment, cohort.c.stage, cohort.c.entered, *firsts.values())
+        .select_from(
+            cohort.outerjoin(
+                later,
+                and_(
+                    later.c.person_id == cohort.c.person_id,
+                    later.c.occurred_at >= cohort.c.entered,
+                    later.c.to_stage.in_(targets),
+                ),
+            )
+        )
+        .group_by(cohort.c.person_id, cohort.c.stage, cohort.c.entered, cohort.c.segment)
+        .cte("journeys")
+    )
+    at = {o: journeys.c[col.name] for o, col in firsts.items()}
+    as_of = us_literal(scope.as_of)
+    step_us = literal(step * 1e6, Float())
+    parts = []
+    for i, (a, b) in enumerate(pairs):
+        entered = journeys.c.entered
+        reached = at[b]
+        first = _least([at[o] for o in outcomes[i]])
+        first_outcome = case(
+            *[(at[o] == first, literal(o)) for o in outcomes[i]],
+            else_=None,
+        )
+        for curve, end, outcome in (
+            ("km", func.coalesce(reached, as_of), case((reached.is_not(None), literal(b)))),
+            ("aj", func.coalesce(first, as_of), first_outcome),
+        ):
+            duration = end - entered
+            k = func.round(duration / step_us)
+            parts.append(
+                select(
+                    literal(curve).label("curve"),
+                    literal(i).label("pair"),
+                    journeys.c.segment,
+                    k.label("k"),
+                    outcome.label("outcome"),
+                    func.count().label("n"),
+                    func.sum(duration).label("micros"),
+                )
+                .where(journeys.c.stage == a)
+                .group_by(journeys.c.segment, k, outcome)
+            )
+    rows: Tallies = defaultdict(list)
+    for curve, i, seg, k, outcome, n, micros in conn.execute(union_all(*parts)):
+        rows[(curve, int(i), seg)].append(
+            (float(k) * step / DAY, outcome, int(n), float(micros or 0) / 1e6)
         )
     return rows
 
