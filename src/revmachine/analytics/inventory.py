@@ -38,9 +38,8 @@ from revmachine.analytics.spells import (
     DAY_US,
     Source,
     current_spells,
-    open_at,
+    open_spells,
     reads_spells,
-    spells,
     us,
     us_literal,
 )
@@ -312,17 +311,16 @@ TrendRow = tuple[dt.datetime, str, int, int]
 def _trend_spells(
     conn: Connection, scope: Scope, dates: list[dt.datetime], waiting: list[str]
 ) -> list[TrendRow]:
-    """From the spells: per date, the spells open at it (one indexed statement each)."""
+    """From the spells: per date, the spells open at it (one indexed statement each; the
+    stages are kept in Python so that the statement reads one index and no table)."""
     out: list[TrendRow] = []
-    h = spells(scope)
     for at in dates:
+        h = open_spells(scope, at)
         day = ((us_literal(at) - h.c.entered_us) // DAY_US).label("day")
-        stmt = (
-            select(h.c.stage, day, func.count())
-            .where(h.c.stage.in_(waiting), open_at(h, at))
-            .group_by(h.c.stage, day)
+        stmt = select(h.c.stage, day, func.count()).group_by(h.c.stage, day)
+        out.extend(
+            (at, stage, int(d), int(n)) for stage, d, n in conn.execute(stmt) if stage in waiting
         )
-        out.extend((at, stage, int(d), int(n)) for stage, d, n in conn.execute(stmt))
     return out
 
 

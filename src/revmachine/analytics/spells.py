@@ -14,8 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Subquery, and_, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from revmachine.analytics.segments import ALL_LABEL, person_segments
 from revmachine.analytics.spec import Grain, Period, Scope
@@ -45,32 +56,40 @@ def us_literal(at: dt.datetime) -> ColumnElement[int]:
     return literal(to_micros(at), BigInteger())
 
 
-def spells(scope: Scope) -> Subquery:
-    """`(person_id, segment, stage, entered_us, left_us, prev_us, first_us, step)`: the
-    spells that opened at or before `as_of`, of the people the scope admits."""
+def _select(scope: Scope, *where: ColumnElement[bool]) -> Select[Any]:
     segments = person_segments(scope)
     cols = [sp.c.person_id, sp.c.stage, sp.c.entered_us, sp.c.left_us, sp.c.prev_us]
     cols += [sp.c.first_us, sp.c.step]
     known = sp.c.entered_us <= us(scope.as_of)
     if segments is None:
-        stmt = select(literal(ALL_LABEL).label("segment"), *cols).where(known)
-    else:
-        stmt = (
-            select(segments.c.segment, *cols)
-            .join(segments, segments.c.person_id == sp.c.person_id)
-            .where(known)
-        )
-    return stmt.subquery("spells")
+        return select(literal(ALL_LABEL).label("segment"), *cols).where(known, *where)
+    return (
+        select(segments.c.segment, *cols)
+        .join(segments, segments.c.person_id == sp.c.person_id)
+        .where(known, *where)
+    )
+
+
+def spells(scope: Scope) -> Subquery:
+    """`(segment, person_id, stage, entered_us, left_us, prev_us, first_us, step)`: the
+    spells that opened at or before `as_of`, of the people the scope admits."""
+    return _select(scope).subquery("spells")
+
+
+def open_spells(scope: Scope, at: dt.datetime) -> Subquery:
+    """The spells (columns as `spells`) that hold `at` (at or before `as_of`).
+
+    Written as two index ranges, still open (`left_us IS NULL`) and ended after `at`,
+    because an OR of the two makes SQLite scan the whole table."""
+    t = us(at)
+    return union_all(
+        _select(scope, sp.c.left_us.is_(None), sp.c.entered_us <= t),
+        _select(scope, sp.c.left_us > t, sp.c.entered_us <= t),
+    ).subquery("open")
 
 
 def in_period_us(column: ColumnElement[int], period: Period) -> ColumnElement[bool]:
     return and_(column >= us(period.start_at), column < us(period.end_at))
-
-
-def open_at(s: Subquery, at: dt.datetime) -> ColumnElement[bool]:
-    """The spell holds `at`: it opened at or before it and had not ended by it."""
-    t = us(at)
-    return and_(s.c.entered_us <= t, or_(s.c.left_us.is_(None), s.c.left_us > t))
 
 
 def first_in(s: Subquery, period: Period) -> ColumnElement[bool]:
@@ -94,11 +113,9 @@ def later_spells(scope: Scope) -> Subquery:
 def current_spells(scope: Scope) -> Subquery:
     """`(person_id, segment, stage, entered)`: the spell each person is in at `as_of`
     (`entered` in microseconds), as `history.current_stages`."""
-    h = spells(scope)
-    return (
-        select(h.c.person_id, h.c.segment, h.c.stage, h.c.entered_us.label("entered"))
-        .where(open_at(h, scope.as_of))
-        .subquery("current")
+    h = open_spells(scope, scope.as_of)
+    return select(h.c.person_id, h.c.segment, h.c.stage, h.c.entered_us.label("entered")).subquery(
+        "current"
     )
 
 

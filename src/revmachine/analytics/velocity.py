@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Float,
     and_,
     case,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -35,9 +35,10 @@ from revmachine.analytics.spec import Scope
 from revmachine.analytics.spells import (
     Source,
     first_in,
-    later_spells,
     reads_spells,
+    sp,
     spells,
+    us,
     us_literal,
 )
 from revmachine.analytics.sqlfuncs import seconds_between
@@ -273,19 +274,6 @@ def _tallies(
     return rows
 
 
-def _least(values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-    """The smallest non-NULL value (NULL if all are): LEAST skips NULLs on PostgreSQL but
-    not SQLite's min(), so the comparison is spelt out."""
-    result = values[0]
-    for value in values[1:]:
-        result = case(
-            (result.is_(None), value),
-            (and_(value.is_not(None), value < result), value),
-            else_=result,
-        )
-    return result
-
-
 def _tallies_spells(
     conn: Connection,
     scope: Scope,
@@ -293,51 +281,59 @@ def _tallies_spells(
     outcomes: list[list[str]],
     step: float,
 ) -> Tallies:
-    """`_tallies` from the spells. The cohort entries are the spells that are each
-    person's first entry into a starting stage in the period (no window needed); each is
-    joined to the same person's later known entries into any outcome stage, and grouping
-    by the cohort entry gives the first time of each outcome after it. Durations are
-    integer microseconds."""
+    """`_tallies` from the spells, one statement per pair.
+
+    The cohort entries are the spells that are each person's first entry into A in the
+    period (no window needed). Each is joined to the same person's first known entry into
+    each outcome stage at or after it (the outcome spell whose previous entry into that
+    stage is before the cohort entry: at most one per outcome), so grouping by the cohort
+    entry gives the time of B and of the first outcome. Durations are integer microseconds.
+    """
     h = spells(scope)
-    starts = list(dict.fromkeys(a for a, _ in pairs))
-    targets = sorted({o for group in outcomes for o in group})
-    cohort = (
-        select(h.c.person_id, h.c.segment, h.c.stage, h.c.entered_us.label("entered"))
-        .where(h.c.stage.in_(starts), first_in(h, scope.period))
-        .subquery("cohort")
-    )
-    later = later_spells(scope)
-    firsts = {
-        o: func.min(case((later.c.to_stage == o, later.c.occurred_at))).label(f"o{k}")
-        for k, o in enumerate(targets)
-    }
-    journeys = (
-        select(cohort.c.segment, cohort.c.stage, cohort.c.entered, *firsts.values())
-        .select_from(
-            cohort.outerjoin(
-                later,
-                and_(
-                    later.c.person_id == cohort.c.person_id,
-                    later.c.occurred_at >= cohort.c.entered,
-                    later.c.to_stage.in_(targets),
-                ),
-            )
-        )
-        .group_by(cohort.c.person_id, cohort.c.stage, cohort.c.entered, cohort.c.segment)
-        .cte("journeys")
-    )
-    at = {o: journeys.c[col.name] for o, col in firsts.items()}
     as_of = us_literal(scope.as_of)
     step_us = literal(step * 1e6, Float())
-    parts = []
+    rows: Tallies = defaultdict(list)
     for i, (a, b) in enumerate(pairs):
+        cohort = (
+            select(h.c.person_id, h.c.segment, h.c.entered_us.label("entered"), h.c.prev_us)
+            .where(h.c.stage == a, first_in(h, scope.period))
+            .subquery("cohort")
+        )
+        later = sp.alias("later")
+        journeys = (
+            select(
+                cohort.c.segment,
+                cohort.c.entered,
+                *[
+                    func.min(case((later.c.stage == o, later.c.entered_us))).label(f"o{j}")
+                    for j, o in enumerate(outcomes[i])
+                ],
+                func.min(later.c.entered_us).label("first"),
+            )
+            .select_from(
+                cohort.outerjoin(
+                    later,
+                    and_(
+                        later.c.person_id == cohort.c.person_id,
+                        later.c.entered_us >= cohort.c.entered,
+                        later.c.entered_us <= us(scope.as_of),
+                        later.c.stage.in_(outcomes[i]),
+                        or_(later.c.prev_us.is_(None), later.c.prev_us < cohort.c.entered),
+                    ),
+                )
+            )
+            # In the order of the index the cohort is read by, so the grouping can stream.
+            .group_by(cohort.c.entered, cohort.c.prev_us, cohort.c.person_id, cohort.c.segment)
+            .cte("journeys")
+        )
         entered = journeys.c.entered
-        reached = at[b]
-        first = _least([at[o] for o in outcomes[i]])
+        reached = journeys.c.o0
+        first = journeys.c.first
         first_outcome = case(
-            *[(at[o] == first, literal(o)) for o in outcomes[i]],
+            *[(journeys.c[f"o{j}"] == first, literal(o)) for j, o in enumerate(outcomes[i])],
             else_=None,
         )
+        parts = []
         for curve, end, outcome in (
             ("km", func.coalesce(reached, as_of), case((reached.is_not(None), literal(b)))),
             ("aj", func.coalesce(first, as_of), first_outcome),
@@ -347,21 +343,17 @@ def _tallies_spells(
             parts.append(
                 select(
                     literal(curve).label("curve"),
-                    literal(i).label("pair"),
                     journeys.c.segment,
                     k.label("k"),
                     outcome.label("outcome"),
                     func.count().label("n"),
                     func.sum(duration).label("micros"),
-                )
-                .where(journeys.c.stage == a)
-                .group_by(journeys.c.segment, k, outcome)
+                ).group_by(journeys.c.segment, k, outcome)
             )
-    rows: Tallies = defaultdict(list)
-    for curve, i, seg, k, outcome, n, micros in conn.execute(union_all(*parts)):
-        rows[(curve, int(i), seg)].append(
-            (float(k) * step / DAY, outcome, int(n), float(micros or 0) / 1e6)
-        )
+        for curve, seg, k, outcome, n, micros in conn.execute(union_all(*parts)):
+            rows[(curve, i, seg)].append(
+                (float(k) * step / DAY, outcome, int(n), float(micros or 0) / 1e6)
+            )
     return rows
 
 

@@ -264,8 +264,8 @@ stage_spells = Table(
     Column("first_us", BigInteger, nullable=False),  # the person's first transition
     Column("step", Integer, nullable=False),  # 1, 2, … in (occurred_at, id) order
     Index(None, "stage", "entered_us", "prev_us", "person_id"),
-    Index(None, "person_id", "entered_us", "stage"),
-    Index(None, "left_us", "entered_us", "stage"),
+    Index(None, "person_id", "stage", "entered_us", "prev_us"),
+    Index(None, "left_us", "entered_us", "stage", "person_id"),
     Index(None, "first_us", "person_id", "step", "stage"),
 )
 

@@ -65,21 +65,21 @@ def _epoch_us_pg(element: epoch_us, compiler: SQLCompiler, **kw: Any) -> str:
 
 def _spells_of(person_ids: Sequence[int] | None) -> Select[Any]:
     st = schema.stage_transitions
-    at = epoch_us(st.c.occurred_at)
-    order = (st.c.occurred_at, st.c.id)
-    stmt = select(
-        st.c.id,
-        st.c.person_id,
-        st.c.to_stage,
-        at,
-        func.lead(at).over(partition_by=st.c.person_id, order_by=order),
-        func.lag(at).over(partition_by=(st.c.person_id, st.c.to_stage), order_by=order),
-        func.min(at).over(partition_by=st.c.person_id),
-        func.row_number().over(partition_by=st.c.person_id, order_by=order),
-    )
+    inner = select(st.c.id, st.c.person_id, st.c.to_stage, epoch_us(st.c.occurred_at).label("at"))
     if person_ids is not None:
-        stmt = stmt.where(st.c.person_id.in_(list(person_ids)))
-    return stmt
+        inner = inner.where(st.c.person_id.in_(list(person_ids)))
+    t = inner.subquery("t")
+    order = (t.c.at, t.c.id)  # the order of `occurred_at, id`: the times are exact
+    return select(
+        t.c.id,
+        t.c.person_id,
+        t.c.to_stage,
+        t.c.at,
+        func.lead(t.c.at).over(partition_by=t.c.person_id, order_by=order),
+        func.lag(t.c.at).over(partition_by=(t.c.person_id, t.c.to_stage), order_by=order),
+        func.min(t.c.at).over(partition_by=t.c.person_id),
+        func.row_number().over(partition_by=t.c.person_id, order_by=order),
+    )
 
 
 _COLUMNS = ["id", "person_id", "stage", "entered_us", "left_us", "prev_us", "first_us", "step"]

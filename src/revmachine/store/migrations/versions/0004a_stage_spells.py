@@ -35,8 +35,8 @@ def upgrade() -> None:
     )
     for columns in (
         ["stage", "entered_us", "prev_us", "person_id"],
-        ["person_id", "entered_us", "stage"],
-        ["left_us", "entered_us", "stage"],
+        ["person_id", "stage", "entered_us", "prev_us"],
+        ["left_us", "entered_us", "stage", "person_id"],
         ["first_us", "person_id", "step", "stage"],
     ):
         op.create_index(op.f(f"ix_stage_spells_{'_'.join(columns)}"), "stage_spells", columns)
