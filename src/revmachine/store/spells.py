@@ -32,6 +32,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from revmachine.store import schema
+from revmachine.store.database import Database
 
 #: People per refresh statement (bound parameters stay under SQLite's limit).
 CHUNK = 900
@@ -101,3 +102,9 @@ def rebuild_spells(conn: Connection) -> int:
     conn.execute(delete(sp))
     conn.execute(insert(sp).from_select(_COLUMNS, _spells_of(None)))
     return int(conn.execute(select(func.count()).select_from(sp)).scalar_one())
+
+
+def rebuild(db: Database) -> int:
+    """`rebuild_spells` in its own transaction (the `--rebuild-spells` use case)."""
+    with db.transaction() as conn:
+        return rebuild_spells(conn)
