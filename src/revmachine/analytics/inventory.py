@@ -18,10 +18,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -43,7 +41,7 @@ from revmachine.analytics.spells import (
     us,
     us_literal,
 )
-from revmachine.analytics.sqlfuncs import seconds_between
+from revmachine.analytics.sqlfuncs import seconds_between, whole_days
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.analytics.velocity import weighted_median
 from revmachine.config.revenue_model import RevenueModel
@@ -232,9 +230,7 @@ def _age_rows(
         c = current_stages(scope)
         age = seconds_between(c.c.entered, literal(scope.as_of, type_=c.c.entered.type))
         scale = 1.0
-        # Ages are never negative (entered <= as_of), so truncation is the floor; CAST works
-        # on every SQLite build, floor() only on those with the math functions.
-        day = cast(age / DAY, Integer).label("day")
+        day = whole_days(age).label("day")
         settled = c.c.entered <= since
     sla = (
         case(*[(c.c.stage == s, literal(v * scale)) for s, v in slas.items()], else_=null())
@@ -339,7 +335,7 @@ def _trend_transitions(
     moments = union_all(*[select(literal(d, type_=at_type).label("at")) for d in dates]).subquery(
         "moments"
     )
-    day = cast(seconds_between(spells.c.entered, moments.c.at) / DAY, Integer).label("day")
+    day = whole_days(seconds_between(spells.c.entered, moments.c.at)).label("day")
     stmt = (
         select(moments.c.at, spells.c.to_stage, day, func.count())
         .select_from(
