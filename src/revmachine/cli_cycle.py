@@ -83,9 +83,21 @@ def process_command(
         str | None, typer.Option("--as-of", help="Process up to this time (default now).")
     ] = None,
     db: DbOption = None,
+    rebuild_spells: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-spells",
+            help="First recompute the reports' stage spells from the stage transitions.",
+        ),
+    ] = False,
 ) -> None:
     """Run the revenue model over everything new (scores, stages, timers), then route."""
-    run_cycle(open_store(db), open_workspace(workspace), parse_when(as_of) or now())
+    store = open_store(db)
+    if rebuild_spells:
+        from revmachine.store.spells import rebuild
+
+        console.print(f"rebuilt {rebuild(store):,} stage spells from the stage transitions")
+    run_cycle(store, open_workspace(workspace), parse_when(as_of) or now())
 
 
 def run_cycle(store: Database, workspace: Workspace, when: dt.datetime) -> None:

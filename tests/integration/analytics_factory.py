@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from revmachine.services.imports import import_costs, import_people, import_programs
 from revmachine.store import schema
 from revmachine.store.database import Database
+from revmachine.store.spells import refresh_spells
 
 NOW = dt.datetime(2025, 12, 31, tzinfo=dt.UTC)
 INDUSTRIES = ("Software", "Retail", "Banking")
@@ -118,4 +119,6 @@ def load(db: Database, history: History) -> dict[str, int]:
                 )
                 previous = step.stage
         conn.execute(insert(schema.stage_transitions), rows)
+        # Written directly, so the spells are refreshed the way processing does it.
+        refresh_spells(conn, sorted({r["person_id"] for r in rows}))
     return ids

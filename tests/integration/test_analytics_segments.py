@@ -11,6 +11,7 @@ from revmachine.config import default_workspace
 from revmachine.services.imports import import_accounts, import_people
 from revmachine.store import schema
 from revmachine.store.database import Database
+from revmachine.store.spells import refresh_spells
 
 MODEL = default_workspace().revenue
 NOW = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
@@ -48,6 +49,8 @@ def _setup(db: Database) -> dict[str, int]:
                     }
                 )
         conn.execute(insert(schema.stage_transitions), rows)
+        # Written directly, so the spells are refreshed the way processing does it.
+        refresh_spells(conn, sorted({r["person_id"] for r in rows}))
     return ids
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from revmachine.config import apply_overrides, default_workspace
 from revmachine.engine import Engine, from_dict
@@ -20,6 +20,7 @@ from revmachine.services.imports import (
 )
 from revmachine.store import schema
 from revmachine.store.database import Database
+from revmachine.store.spells import rebuild
 
 ENGINE = Engine(default_workspace())
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
@@ -290,3 +291,32 @@ def test_whatif_changes_nothing_and_a_lower_bar_gives_more_mqls(
             set(conn.execute(select(st.c.person_id).where(st.c.to_stage == "mql")).scalars())
         )
     assert base.total_mqls == stored_mqls
+
+
+def _spells(db: Database) -> list[tuple[Any, ...]]:
+    sp = schema.stage_spells
+    with db.reading() as conn:
+        return [tuple(r) for r in conn.execute(select(sp).order_by(sp.c.id))]
+
+
+def test_processing_keeps_the_stage_spells_equal_to_their_rebuild(db: Database) -> None:
+    """Incremental runs, replays after late data and a model change all leave the reports'
+    spells exactly what a rebuild from the transitions gives."""
+    import_accounts(db, ACCOUNTS, now=T0)
+    import_people(db, PEOPLE, now=T0)
+    import_activities(db, activities(FIRST), now=T0)
+    process(db, default_workspace(), dt.datetime(2025, 3, 25, tzinfo=dt.UTC))
+    import_people(db, UPDATES, now=T0)
+    import_activities(db, activities(SECOND), now=T0)
+    process(db, default_workspace(), dt.datetime(2025, 4, 5, tzinfo=dt.UTC))
+    import_opportunities(db, OPPS, now=T0)
+    lenient = apply_overrides(default_workspace(), {"mql.behavior": 5, "mql.fit": 0})
+    process(db, lenient, dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+    import_opportunities(db, OPPS_WON, now=T0)
+    process(db, lenient, END)
+    kept = _spells(db)
+    with db.reading() as conn:
+        transitions = conn.execute(select(func.count()).select_from(schema.stage_transitions))
+        assert len(kept) == transitions.scalar_one() > 0
+    assert rebuild(db) == len(kept)
+    assert _spells(db) == kept

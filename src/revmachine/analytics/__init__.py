@@ -16,6 +16,7 @@ from revmachine.analytics.inventory import InventoryReport, inventory_report
 from revmachine.analytics.reports import REPORTS, ReportKind, ReportOptions
 from revmachine.analytics.segments import SEGMENTS
 from revmachine.analytics.spec import Grain, Period, Scope, ScopeError, default_period
+from revmachine.analytics.spells import Source
 from revmachine.analytics.survival import aalen_johansen, kaplan_meier
 from revmachine.analytics.velocity import VelocityReport, velocity_report
 
@@ -36,6 +37,7 @@ __all__ = [
     "ReportOptions",
     "Scope",
     "ScopeError",
+    "Source",
     "VelocityReport",
     "aalen_johansen",
     "cohort_report",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Subquery, and_, case, func, or_, select
 
 from revmachine.analytics.definitions import check_stages, funnel_stages, won_stage
 from revmachine.analytics.history import (
@@ -24,9 +25,23 @@ from revmachine.analytics.history import (
 )
 from revmachine.analytics.intervals import Rate, wilson
 from revmachine.analytics.spec import Grain, Scope
+from revmachine.analytics.spells import (
+    DAY_US,
+    Source,
+    bucket_of,
+    current_spells,
+    day_of,
+    first_in,
+    in_period_us,
+    later_spells,
+    reads_spells,
+    spells,
+    us,
+)
 from revmachine.analytics.sqlfuncs import bucket_start, seconds_between
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.config.revenue_model import RevenueModel
+from revmachine.engine.instants import MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,7 @@ def funnel_report(
     grain: Grain = Grain.MONTH,
     top_routes: int = 10,
     route_depth: int = 8,
+    source: Source | None = None,
 ) -> FunnelReport:
     path = stages or funnel_stages(model)
     check_stages(model, path)
@@ -162,12 +178,13 @@ def funnel_report(
     pairs = [
         (a, b) for i, a in enumerate(path) for b in (*path[i + 1 : i + 2], won) if b and b != a
     ]
+    fast = reads_spells(scope, source)
     if window is None:
-        entered, reached = _entries_and_conversions(conn, scope, path, pairs)
+        entered, reached = _entries_and_conversions(conn, scope, path, pairs, fast)
     else:
-        entered = _entries(conn, scope, path)
-        reached = _conversions(conn, scope, path, window)
-    inventory = _inventory(conn, scope)
+        entered = _entries(conn, scope, path, fast)
+        reached = _conversions(conn, scope, path, window, fast)
+    inventory = _inventory(conn, scope, fast)
     segments = sorted({seg for seg, _ in entered} | {seg for seg, _ in inventory})
     groups = []
     for seg in segments:
@@ -194,34 +211,42 @@ def funnel_report(
         window.total_seconds() / 86400 if window else None,
         grain,
         tuple(groups),
-        _volume(conn, scope, [s.name for s in model.stages], grain),
-        _routes(conn, scope, won, top_routes, route_depth),
+        _volume(conn, scope, [s.name for s in model.stages], grain, fast),
+        _routes(conn, scope, won, top_routes, route_depth, fast),
     )
 
 
 def _entries_and_conversions(
-    conn: Connection, scope: Scope, path: list[str], pairs: list[tuple[str, str]]
+    conn: Connection, scope: Scope, path: list[str], pairs: list[tuple[str, str]], fast: bool
 ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
     """Entries and to-date conversions in one pass over the history.
 
     Per person: the first entry into each stage in the period and the last entry into each
     stage up to as_of. "Reached B at or after the first entry into A" is exactly "the last
     entry into B is at or after it", so no join of transitions with transitions is needed.
+    From the spells, only entries from the period's start on are read: an entry into B
+    before it is before every first entry in the period.
     """
-    h = transitions(scope)
-    inside = in_period(h.c.occurred_at, scope.period)
     targets = sorted({b for _, b in pairs})
+    if fast:
+        h = spells(scope)
+        to, at, pid = h.c.stage, h.c.entered_us, h.c.person_id
+        inside = in_period_us(at, scope.period)
+        where = [at >= us(scope.period.start_at), to.in_(sorted({*path, *targets}))]
+    else:
+        t = transitions(scope)
+        to, at, pid = t.c.to_stage, t.c.occurred_at, t.c.person_id
+        inside = in_period(at, scope.period)
+        where = []
+        h = t
     first = {
-        s: func.min(case((and_(h.c.to_stage == s, inside), h.c.occurred_at))).label(f"f{i}")
-        for i, s in enumerate(path)
+        s: func.min(case((and_(to == s, inside), at))).label(f"f{i}") for i, s in enumerate(path)
     }
-    last = {
-        s: func.max(case((h.c.to_stage == s, h.c.occurred_at))).label(f"l{i}")
-        for i, s in enumerate(targets)
-    }
+    last = {s: func.max(case((to == s, at))).label(f"l{i}") for i, s in enumerate(targets)}
     per_person = (
         select(h.c.segment, *first.values(), *last.values())
-        .group_by(h.c.person_id, h.c.segment)
+        .where(*where)
+        .group_by(pid, h.c.segment)
         .subquery("journeys")
     )
     f = {s: per_person.c[col.name] for s, col in first.items()}
@@ -244,25 +269,46 @@ def _entries_and_conversions(
     return entered, reached
 
 
-def _entries(conn: Connection, scope: Scope, path: list[str]) -> dict[tuple[str, str], int]:
-    e = first_entries(scope, path)
+def _entries(
+    conn: Connection, scope: Scope, path: list[str], fast: bool
+) -> dict[tuple[str, str], int]:
+    e = _first_entries_spells(scope, path) if fast else first_entries(scope, path)
     stmt = select(e.c.segment, e.c.stage, func.count()).group_by(e.c.segment, e.c.stage)
     return {(seg, stage): n for seg, stage, n in conn.execute(stmt)}
 
 
+def _first_entries_spells(scope: Scope, stages: list[str]) -> Subquery:
+    """`(person_id, segment, stage, entered)` as `history.first_entries`, from the spells:
+    the entry inside the period whose previous entry into the stage is before it."""
+    h = spells(scope)
+    return (
+        select(h.c.person_id, h.c.segment, h.c.stage, h.c.entered_us.label("entered"))
+        .where(h.c.stage.in_(stages), first_in(h, scope.period))
+        .subquery("entries")
+    )
+
+
 def _conversions(
-    conn: Connection, scope: Scope, path: list[str], window: dt.timedelta | None
+    conn: Connection, scope: Scope, path: list[str], window: dt.timedelta | None, fast: bool
 ) -> dict[tuple[str, str, str], int]:
     """(segment, from A, to B) -> people of A's cohort with a transition into B after."""
-    e = first_entries(scope, path)
-    t = later_transitions(scope)
+    if fast:
+        e = _first_entries_spells(scope, path)
+        t = later_spells(scope)
+        gap: ColumnElement[float] = t.c.occurred_at - e.c.entered
+        limit = float(window // MICROSECOND) if window is not None else 0.0
+    else:
+        e = first_entries(scope, path)
+        t = later_transitions(scope)
+        gap = seconds_between(e.c.entered, t.c.occurred_at)
+        limit = window.total_seconds() if window is not None else 0.0
     on = [
         t.c.person_id == e.c.person_id,
         t.c.occurred_at >= e.c.entered,
         t.c.to_stage != e.c.stage,
     ]
     if window is not None:
-        on.append(seconds_between(e.c.entered, t.c.occurred_at) <= window.total_seconds())
+        on.append(gap <= limit)
     stmt = (
         select(e.c.segment, e.c.stage, t.c.to_stage, func.count(func.distinct(e.c.person_id)))
         .select_from(e.join(t, and_(*on)))
@@ -272,15 +318,17 @@ def _conversions(
     return {(seg, a, b): n for seg, a, b, n in conn.execute(stmt)}
 
 
-def _inventory(conn: Connection, scope: Scope) -> dict[tuple[str, str], int]:
-    c = current_stages(scope)
+def _inventory(conn: Connection, scope: Scope, fast: bool) -> dict[tuple[str, str], int]:
+    c = current_spells(scope) if fast else current_stages(scope)
     stmt = select(c.c.segment, c.c.stage, func.count()).group_by(c.c.segment, c.c.stage)
     return {(seg, stage): n for seg, stage, n in conn.execute(stmt)}
 
 
 def _volume(
-    conn: Connection, scope: Scope, path: list[str], grain: Grain
+    conn: Connection, scope: Scope, path: list[str], grain: Grain, fast: bool
 ) -> tuple[VolumePoint, ...]:
+    if fast:
+        return _volume_spells(conn, scope, path, grain)
     h = transitions(scope)
     bucket = bucket_start(grain, h.c.occurred_at).label("bucket")
     stmt = (
@@ -293,34 +341,81 @@ def _volume(
     return tuple(sorted(points, key=lambda v: (v.segment, v.bucket, order[v.stage])))
 
 
+def _volume_spells(
+    conn: Connection, scope: Scope, path: list[str], grain: Grain
+) -> tuple[VolumePoint, ...]:
+    """As `_volume`, from the spells: entries counted by day in SQL, with the day of the
+    person's previous entry into the stage when it is inside the period; an entry counts
+    for its bucket unless that previous entry is in the same bucket (a bucket starts on a
+    day boundary, so days decide it exactly)."""
+    h = spells(scope)
+    start = us(scope.period.start_at)
+    day = (h.c.entered_us // DAY_US).label("day")
+    prev_day = case(
+        (or_(h.c.prev_us.is_(None), h.c.prev_us < start), None), else_=h.c.prev_us // DAY_US
+    ).label("prev_day")
+    stmt = (
+        select(h.c.segment, h.c.stage, day, prev_day, func.count())
+        .where(h.c.stage.in_(path), in_period_us(h.c.entered_us, scope.period))
+        .group_by(h.c.segment, h.c.stage, day, prev_day)
+    )
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for seg, stage, d, previous, n in conn.execute(stmt):
+        bucket = bucket_of(grain, day_of(d))
+        if previous is None or day_of(previous) < bucket:
+            counts[(seg, bucket.isoformat(), stage)] += int(n)
+    order = {s: i for i, s in enumerate(path)}
+    points = [VolumePoint(seg, b, stage, n) for (seg, b, stage), n in counts.items()]
+    return tuple(sorted(points, key=lambda v: (v.segment, v.bucket, order[v.stage])))
+
+
+def _route_rows(scope: Scope, won: str | None, depth: int, fast: bool) -> Subquery:
+    """`(segment, s1..s<depth>, n_steps, won)` per person whose first transition is in the
+    period. From the spells the step numbers are stored, and only the first `depth + 1`
+    steps (enough to tell a longer route) and the entries into the won stage are read."""
+    if fast:
+        h = spells(scope)
+        step, stage, pid = h.c.step, h.c.stage, h.c.person_id
+        where: list[ColumnElement[bool]] = [in_period_us(h.c.first_us, scope.period)]
+        where.append(or_(step <= depth + 1, stage == won) if won else step <= depth + 1)
+        keys = [h.c.first_us, pid, h.c.segment]
+        n_steps: ColumnElement[Any] = func.max(step)
+        having: list[ColumnElement[bool]] = []
+        segment = h.c.segment
+    else:
+        t = transitions(scope)
+        numbered = select(
+            t.c.person_id,
+            t.c.segment,
+            t.c.to_stage,
+            t.c.occurred_at,
+            func.row_number()
+            .over(partition_by=t.c.person_id, order_by=(t.c.occurred_at, t.c.id))
+            .label("step"),
+        ).subquery("numbered")
+        step, stage, pid = numbered.c.step, numbered.c.to_stage, numbered.c.person_id
+        where = []
+        keys = [pid, numbered.c.segment]
+        n_steps = func.count()
+        having = [in_period(func.min(numbered.c.occurred_at), scope.period)]
+        segment = numbered.c.segment
+    steps = [func.max(case((step == k, stage))).label(f"s{k}") for k in range(1, depth + 1)]
+    won_flag = (func.max(case((stage == won, 1), else_=0)) if won else func.min(0)).label("won")
+    return (
+        select(segment, *steps, n_steps.label("n_steps"), won_flag)
+        .where(*where)
+        .group_by(*keys)
+        .having(*having)
+        .subquery("per_person")
+    )
+
+
 def _routes(
-    conn: Connection, scope: Scope, won: str | None, top: int, depth: int
+    conn: Connection, scope: Scope, won: str | None, top: int, depth: int, fast: bool
 ) -> tuple[Route, ...]:
     """The first `depth` stages of each route, pivoted in SQL (portable: no ordered
     string aggregation), for people whose first transition is in the period."""
-    h = transitions(scope)
-    numbered = select(
-        h.c.person_id,
-        h.c.segment,
-        h.c.to_stage,
-        h.c.occurred_at,
-        func.row_number()
-        .over(partition_by=h.c.person_id, order_by=(h.c.occurred_at, h.c.id))
-        .label("step"),
-    ).subquery("numbered")
-    steps = [
-        func.max(case((numbered.c.step == k, numbered.c.to_stage))).label(f"s{k}")
-        for k in range(1, depth + 1)
-    ]
-    won_flag = (
-        func.max(case((numbered.c.to_stage == won, 1), else_=0)) if won else func.min(0)
-    ).label("won")
-    per_person = (
-        select(numbered.c.segment, *steps, func.count().label("n_steps"), won_flag)
-        .group_by(numbered.c.person_id, numbered.c.segment)
-        .having(in_period(func.min(numbered.c.occurred_at), scope.period))
-        .subquery("per_person")
-    )
+    per_person = _route_rows(scope, won, depth, fast)
     keys = [per_person.c[f"s{k}"] for k in range(1, depth + 1)]
     stmt = select(
         per_person.c.segment,

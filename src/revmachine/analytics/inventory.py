@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
-    Integer,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -32,7 +32,16 @@ from sqlalchemy import (
 from revmachine.analytics.definitions import inventory_stages
 from revmachine.analytics.history import current_stages, transitions
 from revmachine.analytics.spec import Scope, add_months, month_start
-from revmachine.analytics.sqlfuncs import seconds_between
+from revmachine.analytics.spells import (
+    DAY_US,
+    Source,
+    current_spells,
+    open_spells,
+    reads_spells,
+    us,
+    us_literal,
+)
+from revmachine.analytics.sqlfuncs import seconds_between, whole_days
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.analytics.velocity import weighted_median
 from revmachine.config.revenue_model import RevenueModel
@@ -138,13 +147,15 @@ def inventory_report(
     *,
     inactive_days: int = 30,
     trend_points: int = 6,
+    source: Source | None = None,
 ) -> InventoryReport:
     if inactive_days < 1:
         raise ValueError("inactive_days must be at least 1")
     order = {s.name: i for i, s in enumerate(model.stages)}
     slas = {s.name: s.sla.total_seconds() for s in model.stages if s.sla is not None}
     waiting = set(inventory_stages(model))
-    rows = _age_rows(conn, model, scope, inactive_days, slas)
+    fast = reads_spells(scope, source)
+    rows = _age_rows(conn, model, scope, inactive_days, slas, fast)
     health: list[StageHealth] = []
     for (seg, stage), days in sorted(
         rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))
@@ -169,7 +180,10 @@ def inventory_report(
             )
         )
     return InventoryReport(
-        scope, inactive_days, tuple(health), _trend(conn, model, scope, trend_points, order)
+        scope,
+        inactive_days,
+        tuple(health),
+        _trend(conn, model, scope, trend_points, order, fast),
     )
 
 
@@ -199,18 +213,31 @@ def _age_rows(
     scope: Scope,
     inactive_days: int,
     slas: dict[str, float],
+    fast: bool,
 ) -> dict[tuple[str, str], list[tuple[int, int, int, int, int]]]:
-    """(segment, stage) -> [(age in whole days, people, past SLA, inactive, stalled)]."""
-    c = current_stages(scope)
-    as_of = literal(scope.as_of, type_=c.c.entered.type)
-    age = seconds_between(c.c.entered, as_of)
+    """(segment, stage) -> [(age in whole days, people, past SLA, inactive, stalled)].
+
+    From the spells, ages are integer microseconds (SLAs converted to them) and the whole
+    days an integer division; from the transitions, float seconds truncated."""
+    since = scope.as_of - dt.timedelta(days=inactive_days)
+    if fast:
+        c = current_spells(scope)
+        age: ColumnElement[Any] = us_literal(scope.as_of) - c.c.entered
+        scale = 1e6
+        day: ColumnElement[Any] = (age // DAY_US).label("day")
+        settled = c.c.entered <= us(since)
+    else:
+        c = current_stages(scope)
+        age = seconds_between(c.c.entered, literal(scope.as_of, type_=c.c.entered.type))
+        scale = 1.0
+        day = whole_days(age).label("day")
+        settled = c.c.entered <= since
     sla = (
-        case(*[(c.c.stage == s, literal(v)) for s, v in slas.items()], else_=null())
+        case(*[(c.c.stage == s, literal(v * scale)) for s, v in slas.items()], else_=null())
         if slas
         else null()
     )
     past = case((age > sla, 1), else_=0)
-    since = scope.as_of - dt.timedelta(days=inactive_days)
     act = schema.activities
     engaged = exists().where(
         act.c.person_id == c.c.person_id,
@@ -218,10 +245,7 @@ def _age_rows(
         act.c.occurred_at <= scope.as_of,
         act.c.type.not_in(list(model.engagement.ignore)),
     )
-    inactive = case((and_(c.c.entered <= since, ~engaged), 1), else_=0)
-    # Ages are never negative (entered <= as_of), so truncation is the floor; CAST works on
-    # every SQLite build, floor() only on those with the math functions.
-    day = cast(age / DAY, Integer).label("day")
+    inactive = case((and_(settled, ~engaged), 1), else_=0)
     stmt = select(
         c.c.segment,
         c.c.stage,
@@ -243,6 +267,7 @@ def _trend(
     scope: Scope,
     points: int,
     order: dict[str, int],
+    fast: bool,
 ) -> tuple[FreshnessPoint, ...]:
     """Inventory and median age at the start of each of the `points - 1` months before
     `as_of`, then at `as_of` (all segments together, inventory stages only).
@@ -261,7 +286,44 @@ def _trend(
     dates = dates[-points:] if points > 0 else []
     if not dates:
         return ()
-    h = transitions(Scope(scope.period, scope.as_of, scope.filters, None, scope.model_version))
+    everyone = Scope(scope.period, scope.as_of, scope.filters, None, scope.model_version)
+    if fast:
+        rows = _trend_spells(conn, everyone, dates, waiting)
+    else:
+        rows = _trend_transitions(conn, everyone, dates, waiting)
+    by_point: dict[tuple[dt.datetime, str], list[tuple[float, int]]] = defaultdict(list)
+    for at, stage, d, n in rows:
+        by_point[(at, stage)].append((float(d), int(n)))
+    result: list[FreshnessPoint] = []
+    for at, stage in sorted(by_point, key=lambda k: (k[0], order.get(k[1], 99))):
+        hist = by_point[(at, stage)]
+        result.append(FreshnessPoint(at, stage, sum(n for _, n in hist), weighted_median(hist)))
+    return tuple(result)
+
+
+TrendRow = tuple[dt.datetime, str, int, int]
+
+
+def _trend_spells(
+    conn: Connection, scope: Scope, dates: list[dt.datetime], waiting: list[str]
+) -> list[TrendRow]:
+    """From the spells: per date, the spells open at it (one indexed statement each; the
+    stages are kept in Python so that the statement reads one index and no table)."""
+    out: list[TrendRow] = []
+    for at in dates:
+        h = open_spells(scope, at)
+        day = ((us_literal(at) - h.c.entered_us) // DAY_US).label("day")
+        stmt = select(h.c.stage, day, func.count()).group_by(h.c.stage, day)
+        out.extend(
+            (at, stage, int(d), int(n)) for stage, d, n in conn.execute(stmt) if stage in waiting
+        )
+    return out
+
+
+def _trend_transitions(
+    conn: Connection, scope: Scope, dates: list[dt.datetime], waiting: list[str]
+) -> list[TrendRow]:
+    h = transitions(scope)
     spells = select(
         h.c.to_stage,
         h.c.occurred_at.label("entered"),
@@ -273,7 +335,7 @@ def _trend(
     moments = union_all(*[select(literal(d, type_=at_type).label("at")) for d in dates]).subquery(
         "moments"
     )
-    day = cast(seconds_between(spells.c.entered, moments.c.at) / DAY, Integer).label("day")
+    day = whole_days(seconds_between(spells.c.entered, moments.c.at)).label("day")
     stmt = (
         select(moments.c.at, spells.c.to_stage, day, func.count())
         .select_from(
@@ -288,11 +350,4 @@ def _trend(
         .where(spells.c.to_stage.in_(waiting))
         .group_by(moments.c.at, spells.c.to_stage, day)
     )
-    by_point: dict[tuple[dt.datetime, str], list[tuple[float, int]]] = defaultdict(list)
-    for at, stage, d, n in conn.execute(stmt):
-        by_point[(at, stage)].append((float(d), int(n)))
-    result: list[FreshnessPoint] = []
-    for at, stage in sorted(by_point, key=lambda k: (k[0], order.get(k[1], 99))):
-        hist = by_point[(at, stage)]
-        result.append(FreshnessPoint(at, stage, sum(n for _, n in hist), weighted_median(hist)))
-    return tuple(result)
+    return [(at, stage, int(d), int(n)) for at, stage, d, n in conn.execute(stmt)]

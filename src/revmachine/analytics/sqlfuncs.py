@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -81,3 +81,27 @@ def _bucket_pg(element: bucket_start, compiler: SQLCompiler, **kw: Any) -> str:
     # timezone('UTC', timestamptz) is the UTC wall time, so buckets do not depend on the
     # session's TimeZone setting.
     return f"to_char(date_trunc('{element.grain.value}', timezone('UTC', {value})), 'YYYY-MM-DD')"
+
+
+class whole_days(FunctionElement[int]):
+    """A non-negative number of seconds as whole days, rounded down.
+
+    CAST to an integer truncates on SQLite (the floor for a non-negative value; floor()
+    exists only on builds with the math functions) but rounds on PostgreSQL, so each
+    dialect gets its own spelling."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_days"
+
+
+@compiles(whole_days, "sqlite")
+def _whole_days_sqlite(element: whole_days, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(({value}) / 86400.0 AS INTEGER)"
+
+
+@compiles(whole_days, "postgresql")
+def _whole_days_pg(element: whole_days, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"FLOOR(({value}) / 86400.0)::bigint"

@@ -16,12 +16,31 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    Float,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from revmachine.analytics.definitions import check_stages, detour_stages, velocity_pairs
 from revmachine.analytics.history import in_period, transitions
 from revmachine.analytics.intervals import Rate, wilson
 from revmachine.analytics.spec import Scope
+from revmachine.analytics.spells import (
+    Source,
+    first_in,
+    reads_spells,
+    sp,
+    spells,
+    us,
+    us_literal,
+)
 from revmachine.analytics.sqlfuncs import seconds_between
 from revmachine.analytics.survival import (
     CumulativeIncidence,
@@ -148,12 +167,16 @@ def velocity_report(
     *,
     pairs: list[tuple[str, str]] | None = None,
     resolution: dt.timedelta = dt.timedelta(hours=1),
+    source: Source | None = None,
 ) -> VelocityReport:
     chosen = list(dict.fromkeys(pairs or velocity_pairs(model)))
     check_stages(model, [s for pair in chosen for s in pair])
     detours = detour_stages(model)
     outcomes = [[b, *[d for d in detours if d not in (a, b)]] for a, b in chosen]
-    rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
+    if reads_spells(scope, source):
+        rows = _tallies_spells(conn, scope, chosen, outcomes, resolution.total_seconds())
+    else:
+        rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
     results: list[Velocity] = []
     for i, (a, b) in enumerate(chosen):
         segments = sorted({seg for curve, k, seg in rows if k == i})
@@ -248,6 +271,89 @@ def _tallies(
         rows[(curve, int(i), seg)].append(
             (float(k) * step / DAY, outcome, int(n), float(seconds or 0.0))
         )
+    return rows
+
+
+def _tallies_spells(
+    conn: Connection,
+    scope: Scope,
+    pairs: list[tuple[str, str]],
+    outcomes: list[list[str]],
+    step: float,
+) -> Tallies:
+    """`_tallies` from the spells, one statement per pair.
+
+    The cohort entries are the spells that are each person's first entry into A in the
+    period (no window needed). Each is joined to the same person's first known entry into
+    each outcome stage at or after it (the outcome spell whose previous entry into that
+    stage is before the cohort entry: at most one per outcome), so grouping by the cohort
+    entry gives the time of B and of the first outcome. Durations are integer microseconds.
+    """
+    h = spells(scope)
+    as_of = us_literal(scope.as_of)
+    step_us = literal(step * 1e6, Float())
+    rows: Tallies = defaultdict(list)
+    for i, (a, b) in enumerate(pairs):
+        cohort = (
+            select(h.c.person_id, h.c.segment, h.c.entered_us.label("entered"), h.c.prev_us)
+            .where(h.c.stage == a, first_in(h, scope.period))
+            .subquery("cohort")
+        )
+        later = sp.alias("later")
+        journeys = (
+            select(
+                cohort.c.segment,
+                cohort.c.entered,
+                *[
+                    func.min(case((later.c.stage == o, later.c.entered_us))).label(f"o{j}")
+                    for j, o in enumerate(outcomes[i])
+                ],
+                func.min(later.c.entered_us).label("first"),
+            )
+            .select_from(
+                cohort.outerjoin(
+                    later,
+                    and_(
+                        later.c.person_id == cohort.c.person_id,
+                        later.c.entered_us >= cohort.c.entered,
+                        later.c.entered_us <= us(scope.as_of),
+                        later.c.stage.in_(outcomes[i]),
+                        or_(later.c.prev_us.is_(None), later.c.prev_us < cohort.c.entered),
+                    ),
+                )
+            )
+            # In the order of the index the cohort is read by, so the grouping can stream.
+            .group_by(cohort.c.entered, cohort.c.prev_us, cohort.c.person_id, cohort.c.segment)
+            .cte("journeys")
+        )
+        entered = journeys.c.entered
+        reached = journeys.c.o0
+        first = journeys.c.first
+        first_outcome = case(
+            *[(journeys.c[f"o{j}"] == first, literal(o)) for j, o in enumerate(outcomes[i])],
+            else_=None,
+        )
+        parts = []
+        for curve, end, outcome in (
+            ("km", func.coalesce(reached, as_of), case((reached.is_not(None), literal(b)))),
+            ("aj", func.coalesce(first, as_of), first_outcome),
+        ):
+            duration = end - entered
+            k = func.round(duration / step_us)
+            parts.append(
+                select(
+                    literal(curve).label("curve"),
+                    journeys.c.segment,
+                    k.label("k"),
+                    outcome.label("outcome"),
+                    func.count().label("n"),
+                    func.sum(duration).label("micros"),
+                ).group_by(journeys.c.segment, k, outcome)
+            )
+        for curve, seg, k, outcome, n, micros in conn.execute(union_all(*parts)):
+            rows[(curve, i, seg)].append(
+                (float(k) * step / DAY, outcome, int(n), float(micros or 0) / 1e6)
+            )
     return rows
 
 

@@ -10,6 +10,7 @@ first revision creates exactly these tables; a test checks the two never drift a
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -244,6 +245,28 @@ stage_transitions = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Index(None, "person_id", "occurred_at"),
     Index(None, "to_stage", "occurred_at"),
+)
+
+#: A derived copy of `stage_transitions` shaped for the reports (see `store/spells.py`): one
+#: row per transition, times as integer microseconds, and what the reports would otherwise
+#: compute with window functions over the whole history (the row's place in the person's
+#: history, when the spell ended, the person's previous entry into the same stage). Written
+#: in the same transaction as the transitions; `rebuild_spells` recomputes it from them.
+stage_spells = Table(
+    "stage_spells",
+    metadata,
+    Column("id", BigId, primary_key=True),  # the stage_transitions row
+    Column("person_id", BigId, nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("entered_us", BigInteger, nullable=False),
+    Column("left_us", BigInteger),  # the person's next transition; NULL while open
+    Column("prev_us", BigInteger),  # the person's previous entry into this stage
+    Column("first_us", BigInteger, nullable=False),  # the person's first transition
+    Column("step", Integer, nullable=False),  # 1, 2, … in (occurred_at, id) order
+    Index(None, "stage", "entered_us", "prev_us", "person_id"),
+    Index(None, "person_id", "stage", "entered_us", "prev_us"),
+    Index(None, "left_us", "entered_us", "stage", "person_id"),
+    Index(None, "first_us", "person_id", "step", "stage"),
 )
 
 score_changes = Table(

@@ -46,6 +46,7 @@ from revmachine.services.cycle.versions import adopt
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts
 from revmachine.store.database import Database
+from revmachine.store.spells import refresh_spells
 
 BATCH = 2000
 MODEL_CHANGE_RULE = "model_change"
@@ -207,6 +208,7 @@ def _process_batch(
         summary.replayed += 1
     _delete_derived(conn, replace_from)
     _insert_results(conn, moves, scores, now)
+    refresh_spells(conn, [*replace_from, *{t.person_id for t in moves}])
     _save_states(conn, states, engine, now)
     summary.transitions += len(moves)
     summary.score_changes += len(scores)
