@@ -72,6 +72,18 @@ def test_train_evaluate_score_and_explain(db: Database) -> None:
             )
         ).scalar_one()
     assert stored == run.people == 2500 - converted
+    # the run is also kept in the history, with deciles by rank (10: the likeliest tenth)
+    ph = schema.prediction_history
+    with db.reading() as conn:
+        kept = conn.execute(select(ph.c.probability, ph.c.decile, ph.c.as_of)).all()
+    assert len(kept) == run.people and {at for _, _, at in kept} == {as_of}
+    by_decile: dict[int, list[float]] = {}
+    for probability, decile, _ in kept:
+        by_decile.setdefault(decile, []).append(probability)
+    assert sorted(by_decile) == list(range(1, 11))
+    for d in range(1, 10):  # every decile's probabilities are at or below the next one's
+        assert max(by_decile[d]) <= min(by_decile[d + 1])
+    assert abs(len(by_decile[10]) - run.people / 10) <= 1 + run.people / 100
     some = data.people.get_column("id").to_list()[:50]
     fresh = predict_people(db, model, some, as_of)
     with db.reading() as conn:

@@ -1,9 +1,11 @@
 """Predictions for people: on demand, in bulk into `predictions`, and read back.
 
 `predictions` holds each person's latest probability of converting within the model's
-horizon, with the model version and the time it is as of: the rep queue ranks by it, and
-scoring rules and segments can join it like any other column. People already in a
-converting stage get no prediction (there is nothing left to predict for them).
+horizon, with the model version and the time it is as of: the rep queue ranks by it.
+`prediction_history` keeps every run's predictions with their decile in the run, so that
+scoring rules (`predicted.probability`, `predicted.decile`, read by the revenue cycle) and
+report segments see, as of any time, the prediction that was in effect then. People
+already in a converting stage get no prediction (there is nothing left to predict for them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from revmachine.predict.feature_catalogue import ID
 from revmachine.predict.features import build_features
@@ -25,7 +27,14 @@ from revmachine.store.bulk import insert_frame_ignoring_conflicts
 from revmachine.store.database import Database
 
 PROBABILITY = "probability"
+DECILE = "decile"
 CHUNK = 5000
+
+
+def deciles(probability: pl.Expr) -> pl.Expr:
+    """1..10 by rank within the frame, 10 being the likeliest tenth (ties share a decile)."""
+    rank = probability.rank("min").cast(pl.Int64)
+    return ((rank - 1) * 10 // pl.len() + 1).cast(pl.Int32)
 
 
 def predict_frame(
@@ -76,17 +85,29 @@ class ScoringRun:
 def score_everyone(
     db: Database, model: StoredModel, as_of: dt.datetime, now: dt.datetime
 ) -> ScoringRun:
-    """Replace `predictions` with the model's probabilities as of `as_of`, in one transaction."""
+    """Replace `predictions` with the model's probabilities as of `as_of` and add them to
+    `prediction_history`, in one transaction."""
     started = time.perf_counter()
+    ph, pr = schema.prediction_history, schema.predictions
     with db.transaction() as conn:
         frame = predict_frame(conn, model, as_of, skip_converted=True)
-        conn.execute(delete(schema.predictions))
-        rows = frame.with_columns(
-            pl.lit(model.version).alias("model_id"),
-            pl.lit(as_of).alias("as_of"),
-            pl.lit(now).alias("scored_at"),
+        conn.execute(delete(pr))
+        first = conn.execute(select(func.coalesce(func.max(ph.c.id), 0))).scalar_one()
+        rows = frame.with_columns(deciles(pl.col(PROBABILITY)).alias(DECILE))
+        insert_frame_ignoring_conflicts(
+            conn,
+            ph,
+            rows,
+            "id",
+            constants={"model_id": model.version, "as_of": as_of, "scored_at": now},
         )
-        insert_frame_ignoring_conflicts(conn, schema.predictions, rows, ID)
+        # the latest run copied inside the database (no second trip through the driver)
+        columns = [ph.c.person_id, ph.c.model_id, ph.c.probability, ph.c.as_of, ph.c.scored_at]
+        conn.execute(
+            insert(pr).from_select(
+                [c.name for c in columns], select(*columns).where(ph.c.id > first)
+            )
+        )
     return ScoringRun(model.version, as_of, frame.height, time.perf_counter() - started)
 
 

@@ -525,4 +525,21 @@ predictions = Table(
     Column("as_of", UTCDateTime, nullable=False),
     Column("scored_at", UTCDateTime, nullable=False),
 )
+
+# Every scoring run's predictions, kept (append-only): a prediction as of T is what scoring
+# rules (`predicted.probability`, `predicted.decile`) and segments read from T on, so replays
+# and reports as of a past time see the prediction that was in effect then. The id is the
+# revenue cycle's cursor. Decile 10 holds the likeliest tenth of the people scored in a run.
+prediction_history = Table(
+    "prediction_history",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("model_id", ForeignKey("prediction_models.id"), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("decile", Integer, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+    Index(None, "person_id", "as_of"),
+)
 # --- end predict ---------------------------------------------------------------------------

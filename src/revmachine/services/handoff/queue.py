@@ -133,7 +133,8 @@ def interesting_moments(
         return {}
     engine = Engine(workspace)
     out: dict[int, list[Moment]] = {}
-    for pid, person in load_people_inputs(conn, list(person_ids)).items():
+    people = load_people_inputs(conn, list(person_ids), predictions=workspace.uses_predictions)
+    for pid, person in people.items():
         inputs = [i for i in person.inputs if i.occurred_at <= until]
         events = {i.event_id: i for i in inputs if isinstance(i, Event)}
         explanation = engine.explain_score(person.facts, inputs, until)
