@@ -65,14 +65,16 @@ def test_train_evaluate_score_and_explain(db: Database) -> None:
     as_of = data.end
     run = score_everyone(db, model, as_of, as_of)
     with db.reading() as conn:
-        stored = conn.execute(select(func.count()).select_from(schema.predictions)).scalar_one()
+        stored = conn.execute(
+            select(func.count()).select_from(schema.prediction_history)
+        ).scalar_one()
         converted = conn.execute(
             select(func.count(func.distinct(schema.stage_transitions.c.person_id))).where(
                 schema.stage_transitions.c.to_stage == "opportunity"
             )
         ).scalar_one()
     assert stored == run.people == 2500 - converted
-    # the run is also kept in the history, with deciles by rank (10: the likeliest tenth)
+    # deciles by rank within the run (10: the likeliest tenth)
     ph = schema.prediction_history
     with db.reading() as conn:
         kept = conn.execute(select(ph.c.probability, ph.c.decile, ph.c.as_of)).all()
@@ -92,6 +94,16 @@ def test_train_evaluate_score_and_explain(db: Database) -> None:
             if saved is not None:
                 assert saved.probability == pytest.approx(probability)
                 assert saved.model_version == model.version
+
+    # a backdated run is kept beside it: the latest stays the latest, as of reads see both
+    score_everyone(db, model, as_of - 10 * DAYS, as_of)
+    with db.reading() as conn:
+        someone = conn.execute(select(schema.prediction_history.c.person_id)).scalar()
+        assert someone is not None
+        latest = stored_prediction(conn, someone)
+        earlier = stored_prediction(conn, someone, as_of - 5 * DAYS)
+    assert latest is not None and latest.as_of == as_of
+    assert earlier is not None and earlier.as_of == as_of - 10 * DAYS
 
     best = max(fresh, key=lambda p: fresh[p])
     email = data.people.filter(data.people["id"] == best).get_column("email")[0]
