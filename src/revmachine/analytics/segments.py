@@ -80,10 +80,12 @@ def _latest_decile() -> ColumnElement[int]:
 
 
 def _prediction_band(decile: ColumnElement[int]) -> ColumnElement[str]:
-    return case(
-        *[(decile >= lowest, literal(label)) for lowest, label in PREDICTION_BANDS],
-        else_=None,
-    )
+    # `CASE decile WHEN 10 THEN …`: the subquery is evaluated once, not once per band
+    bands: dict[int, str] = {}
+    for lowest, label in PREDICTION_BANDS:
+        for d in range(lowest, 11):
+            bands.setdefault(d, label)
+    return case(bands, value=decile, else_=None)
 
 
 def _size_band(employees: ColumnElement[int]) -> ColumnElement[str]:
