@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from revmachine.analytics import Period, Scope, funnel_report
-from revmachine.config import ScoringModel, Workspace, default_workspace
+from revmachine.config import RevenueModel, ScoringModel, Workspace, default_workspace
 from revmachine.config.workspace import make_workspace
 from revmachine.engine import Engine, from_dict
 from revmachine.services.cycle import explain_person, process, replay_funnels
@@ -298,3 +298,36 @@ def test_reports_split_by_the_prediction_in_effect_at_their_as_of(db: Database) 
     assert known(middle, filters={"prediction": ("high",)}) == {"(all)": 1}
     assert known(END, filters={"prediction": ("high",)}) == {}
     assert known(END, filters={"predicted_decile": ("2", "7")}) == {"(all)": 2}
+
+
+def test_a_transition_condition_on_the_predicted_decile(db: Database) -> None:
+    base = default_workspace()
+    revenue = base.revenue.model_dump(mode="json", by_alias=True, exclude_none=True)
+    revenue["transitions"].insert(
+        0,
+        {
+            "name": "predicted_hot",
+            "from": ["known", "engaged"],
+            "to": "mql",
+            "when": [{"person": {"field": "predicted.decile", "at_least": 10}}],
+        },
+    )
+    workspace = make_workspace(RevenueModel.model_validate(revenue), base.scoring)
+    assert workspace.uses_predictions
+    _load(db)
+    import_activities(db, FIRST, now=NOW)
+    ids = _ids(db)
+    _predict(db, _model(db), _p1(ids) + _p2(ids))
+    process(db, workspace, END)
+    st = schema.stage_transitions
+    with db.reading() as conn:
+        hot = conn.execute(
+            select(st.c.person_id, st.c.occurred_at, st.c.reason).where(
+                st.c.rule == "predicted_hot"
+            )
+        ).all()
+    # decile 10: the vp as of P1, the manager as of P2; each moves then, not before
+    assert sorted((p, at) for p, at, _ in hot) == sorted(
+        [(ids["vp@acme.com"], P1_AT), (ids["mgr@initech.com"], P2_AT)]
+    )
+    assert all(reason.startswith("predicted.decile at least 10") for _, _, reason in hot)
