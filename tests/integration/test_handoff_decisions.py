@@ -183,24 +183,26 @@ def test_a_predicted_probability_ranks_the_queue_before_the_score(db: Database) 
                 content={},
             )
         ).inserted_primary_key[0]
-        # A scores lower than C but is predicted far likelier to buy
+        # A scores lower than C but is predicted far likelier to buy (by the latest run;
+        # an earlier one said the opposite)
+        earlier = NOW - dt.timedelta(days=7)
         conn.execute(
-            schema.predictions.insert(),
+            schema.prediction_history.insert(),
             [
                 {
-                    "person_id": ids[A],
+                    "person_id": ids[person],
                     "model_id": model,
-                    "probability": 0.9,
-                    "as_of": NOW,
-                    "scored_at": NOW,
-                },
-                {
-                    "person_id": ids[C],
-                    "model_id": model,
-                    "probability": 0.2,
-                    "as_of": NOW,
-                    "scored_at": NOW,
-                },
+                    "probability": probability,
+                    "decile": decile,
+                    "as_of": at,
+                    "scored_at": at,
+                }
+                for person, probability, decile, at in (
+                    (A, 0.9, 10, NOW),
+                    (C, 0.2, 6, NOW),
+                    (A, 0.1, 5, earlier),
+                    (C, 0.95, 10, earlier),
+                )
             ],
         )
     queue = rep_queue(db, workspace(), ANN, NOW)

@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from revmachine.store import migrate, schema
 from revmachine.store.database import Database
@@ -72,3 +72,54 @@ def test_drift_check_is_not_vacuous(empty_db: Database) -> None:
         conn.exec_driver_sql("DROP INDEX ix_people_created_at")
     found = drift(empty_db)
     assert [(d[0], d[1].name) for d in found] == [("add_index", "ix_people_created_at")]
+
+
+def test_0004c_carries_the_latest_predictions_over_and_back(empty_db: Database) -> None:
+    """`predictions` (one row per person) becomes `prediction_history` with deciles, and the
+    downgrade keeps each person's latest."""
+    migrate.upgrade(empty_db, "0003c")
+    now = "2025-01-01 00:00:00.000000"
+    with empty_db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO people (id, email, created_at, updated_at, unsubscribed, "
+                "attributes, field_times) VALUES (:id, :email, :t, :t, false, '{}', '{}')"
+            ),
+            [{"id": i, "email": f"p{i}@x.example", "t": now} for i in range(1, 21)],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO prediction_models (id, target, horizon_days, algorithm, "
+                "trained_at, train_from, train_to, calibrated_at, validated_at, features, "
+                "metrics, content) VALUES (1, 'opportunity', 30, 'lightgbm', :t, :t, :t, :t, "
+                ":t, '[]', '{}', '{}')"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO predictions (person_id, model_id, probability, as_of, scored_at) "
+                "VALUES (:id, 1, :p, :t, :t)"
+            ),
+            [{"id": i, "p": i / 100, "t": now} for i in range(1, 21)],
+        )
+    migrate.upgrade(empty_db)
+    with empty_db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT person_id, probability, decile FROM prediction_history ORDER BY 1")
+        ).all()
+    assert [(r[0], r[1]) for r in rows] == [(i, i / 100) for i in range(1, 21)]
+    assert [r[2] for r in rows] == [1 + (i - 1) // 2 for i in range(1, 21)]  # 2 per decile
+    with empty_db.engine.begin() as conn:  # a later run for person 1
+        conn.execute(
+            text(
+                "INSERT INTO prediction_history (person_id, model_id, probability, decile, "
+                "as_of, scored_at) VALUES (1, 1, 0.5, 10, :t, :t)"
+            ),
+            {"t": "2025-02-01 00:00:00.000000"},
+        )
+    migrate.downgrade(empty_db, "0003c")
+    assert "prediction_history" not in tables(empty_db)
+    with empty_db.engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT person_id, probability FROM predictions")).all())
+    assert back == {i: (0.5 if i == 1 else i / 100) for i in range(1, 21)}

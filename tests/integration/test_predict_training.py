@@ -65,13 +65,27 @@ def test_train_evaluate_score_and_explain(db: Database) -> None:
     as_of = data.end
     run = score_everyone(db, model, as_of, as_of)
     with db.reading() as conn:
-        stored = conn.execute(select(func.count()).select_from(schema.predictions)).scalar_one()
+        stored = conn.execute(
+            select(func.count()).select_from(schema.prediction_history)
+        ).scalar_one()
         converted = conn.execute(
             select(func.count(func.distinct(schema.stage_transitions.c.person_id))).where(
                 schema.stage_transitions.c.to_stage == "opportunity"
             )
         ).scalar_one()
     assert stored == run.people == 2500 - converted
+    # deciles by rank within the run (10: the likeliest tenth)
+    ph = schema.prediction_history
+    with db.reading() as conn:
+        kept = conn.execute(select(ph.c.probability, ph.c.decile, ph.c.as_of)).all()
+    assert len(kept) == run.people and {at for _, _, at in kept} == {as_of}
+    by_decile: dict[int, list[float]] = {}
+    for probability, decile, _ in kept:
+        by_decile.setdefault(decile, []).append(probability)
+    assert sorted(by_decile) == list(range(1, 11))
+    for d in range(1, 10):  # every decile's probabilities are at or below the next one's
+        assert max(by_decile[d]) <= min(by_decile[d + 1])
+    assert abs(len(by_decile[10]) - run.people / 10) <= 1 + run.people / 100
     some = data.people.get_column("id").to_list()[:50]
     fresh = predict_people(db, model, some, as_of)
     with db.reading() as conn:
@@ -80,6 +94,16 @@ def test_train_evaluate_score_and_explain(db: Database) -> None:
             if saved is not None:
                 assert saved.probability == pytest.approx(probability)
                 assert saved.model_version == model.version
+
+    # a backdated run is kept beside it: the latest stays the latest, as of reads see both
+    score_everyone(db, model, as_of - 10 * DAYS, as_of)
+    with db.reading() as conn:
+        someone = conn.execute(select(schema.prediction_history.c.person_id)).scalar()
+        assert someone is not None
+        latest = stored_prediction(conn, someone)
+        earlier = stored_prediction(conn, someone, as_of - 5 * DAYS)
+    assert latest is not None and latest.as_of == as_of
+    assert earlier is not None and earlier.as_of == as_of - 10 * DAYS
 
     best = max(fresh, key=lambda p: fresh[p])
     email = data.people.filter(data.people["id"] == best).get_column("email")[0]

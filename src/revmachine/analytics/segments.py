@@ -9,6 +9,11 @@ Segments are read from current state (the person's fields now, their account, th
 acquisition program and owner), not as of `as_of`: rolling every field back for every
 person would cost a scan of `person_changes` per report, and the fields used here
 (industry, size, country, source, program) rarely change.
+
+The prediction segments are the exception, because predictions change with every scoring
+run: `prediction` (a band of the decile) and `predicted_decile` read the person's latest
+prediction as of the report's `as_of` from `prediction_history` (one index seek per person
+on `(person_id, as_of)`), never one made later.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from dataclasses import dataclass
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    String,
     Subquery,
     and_,
+    bindparam,
     case,
+    cast,
     func,
     literal,
     or_,
@@ -52,6 +60,32 @@ SIZE_BANDS: tuple[tuple[int, str], ...] = (
     (5000, "1001-5000"),
 )
 SIZE_TOP = "5001+"
+
+#: Prediction bands by decile of the scoring run (10 = the likeliest tenth), lowest bound.
+PREDICTION_BANDS: tuple[tuple[int, str], ...] = ((9, "high"), (6, "medium"), (1, "low"))
+ph = schema.prediction_history
+#: Bound to the report's `as_of` by `person_segments`.
+PREDICTION_AS_OF = bindparam("segments_prediction_as_of", type_=ph.c.as_of.type)
+
+
+def _latest_decile() -> ColumnElement[int]:
+    """The person's decile in the latest prediction as of the report (correlated on `p`)."""
+    return (
+        select(ph.c.decile)
+        .where(ph.c.person_id == p.c.id, ph.c.as_of <= PREDICTION_AS_OF)
+        .order_by(ph.c.as_of.desc(), ph.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _prediction_band(decile: ColumnElement[int]) -> ColumnElement[str]:
+    # `CASE decile WHEN 10 THEN …`: the subquery is evaluated once, not once per band
+    bands: dict[int, str] = {}
+    for lowest, label in PREDICTION_BANDS:
+        for d in range(lowest, 11):
+            bands.setdefault(d, label)
+    return case(bands, value=decile, else_=None)
 
 
 def _size_band(employees: ColumnElement[int]) -> ColumnElement[str]:
@@ -110,10 +144,22 @@ SEGMENTS: dict[str, Segment] = {
         ),
         Segment("account", "the person's (or deal's) account", lambda: a.c.name, lambda: a.c.name),
         Segment("product", "the deal's product", None, lambda: o.c.product),
+        Segment(
+            "prediction",
+            "the person's latest predicted chance of converting as of the report, by decile "
+            "of its scoring run: high (top 20 %), medium (next 30 %), low (the rest)",
+            lambda: _prediction_band(_latest_decile()),
+        ),
+        Segment(
+            "predicted_decile",
+            "that prediction's decile, 1..10 (10: the likeliest tenth)",
+            lambda: cast(_latest_decile(), String),
+        ),
     )
 }
 PERSON_SEGMENTS = tuple(n for n, s in SEGMENTS.items() if s.person is not None)
 DEAL_SEGMENTS = tuple(n for n, s in SEGMENTS.items() if s.deal is not None)
+PREDICTION_SEGMENTS = frozenset({"prediction", "predicted_decile"})
 
 
 def check_segments(scope: Scope, allowed: tuple[str, ...], what: str) -> None:
@@ -167,6 +213,8 @@ def person_segments(scope: Scope) -> Subquery | None:
     where = _where(scope.filters, read)
     if where is not None:
         stmt = stmt.where(where)
+    if PREDICTION_SEGMENTS & {*scope.filters, scope.group_by}:
+        stmt = stmt.params({PREDICTION_AS_OF.key: scope.as_of})
     return stmt.subquery("segments")
 
 

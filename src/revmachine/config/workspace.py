@@ -27,7 +27,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from revmachine.config.checks import check_workspace
+from revmachine.config.fields import PREDICTION_FIELDS
 from revmachine.config.issues import IssueCode, ValidationIssue, did_you_mean, errors_in
+from revmachine.config.predicates import walk_field_tests
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.config.routing import RoutingModel
 from revmachine.config.routing_checks import check_routing
@@ -74,6 +76,16 @@ class Workspace:
     version: str
     overrides: Mapping[str, Any] = field(default_factory=dict)  # `--set` values applied
     routing: RoutingModel = field(default_factory=default_routing)
+
+    @cached_property
+    def uses_predictions(self) -> bool:
+        """True when a fit rule or a transition's person condition tests `predicted.*`: only
+        then does the revenue cycle read the prediction history as inputs."""
+        predicates = [r.when for r in self.scoring.fit.rules]
+        predicates += [
+            c.person for t in self.revenue.transitions for c in t.when if c.person is not None
+        ]
+        return any(t.field in PREDICTION_FIELDS for p in predicates for t in walk_field_tests(p))
 
     @cached_property
     def routing_version(self) -> str:

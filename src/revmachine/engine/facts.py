@@ -14,6 +14,8 @@ from revmachine.config.fields import (
     ACCOUNT_ATTRIBUTE_PREFIX,
     ACCOUNT_PREFIX,
     ATTRIBUTE_PREFIX,
+    PREDICTION_FIELDS,
+    PREDICTION_PREFIX,
     is_known_field,
 )
 
@@ -46,6 +48,9 @@ class PersonFacts:
     unsubscribed: bool = False
     attributes: Mapping[str, Any] = field(default_factory=dict)
     account: AccountFacts | None = None
+    # the latest prediction as of the facts' time (`predicted.probability` / `.decile`)
+    predicted_probability: float | None = None
+    predicted_decile: int | None = None
 
     @property
     def email_domain(self) -> str | None:
@@ -68,6 +73,9 @@ def field_getter(name: str) -> FieldGetter:
     if name.startswith(ATTRIBUTE_PREFIX):
         key = name[len(ATTRIBUTE_PREFIX) :]
         return lambda f: f.attributes.get(key)
+    if name in PREDICTION_FIELDS:
+        attribute = "predicted_" + name[len(PREDICTION_PREFIX) :]
+        return lambda f: getattr(f, attribute)
     if name.startswith(ACCOUNT_PREFIX):
         attribute = name[len(ACCOUNT_PREFIX) :]
         return lambda f: getattr(f.account, attribute) if f.account is not None else None

@@ -5,7 +5,7 @@
 - `learn`, `model`, `encode`, `metrics`: pure fitting (LightGBM and a logistic baseline,
   Platt calibration) and evaluation (AUC, AP, lift, capture, calibration);
 - `train`: the training and evaluation use cases; `model_store`: versioned models;
-- `scoring`: `predict_people`, bulk scoring into `predictions`, stored predictions;
+- `scoring`: `predict_people`, bulk scoring into `prediction_history`, stored predictions;
 - `explain`: a prediction's reasons in words.
 """
 

@@ -1,9 +1,11 @@
-"""Predictions for people: on demand, in bulk into `predictions`, and read back.
+"""Predictions for people: on demand, in bulk into `prediction_history`, and read back.
 
-`predictions` holds each person's latest probability of converting within the model's
-horizon, with the model version and the time it is as of: the rep queue ranks by it, and
-scoring rules and segments can join it like any other column. People already in a
-converting stage get no prediction (there is nothing left to predict for them).
+`prediction_history` keeps every scoring run: each person's probability of converting
+within the model's horizon, its decile in the run, the model version and the time it is
+as of. The rep queue ranks by each person's latest; scoring rules (`predicted.probability`,
+`predicted.decile`, read by the revenue cycle) and report segments see, as of any time,
+the prediction that was in effect then. People already in a converting stage get no
+prediction (there is nothing left to predict for them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection
 
 from revmachine.predict.feature_catalogue import ID
 from revmachine.predict.features import build_features
@@ -23,9 +25,17 @@ from revmachine.predict.model_store import StoredModel
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts
 from revmachine.store.database import Database
+from revmachine.store.reads import LatestPrediction, latest_predictions
 
 PROBABILITY = "probability"
+DECILE = "decile"
 CHUNK = 5000
+
+
+def deciles(probability: pl.Expr) -> pl.Expr:
+    """1..10 by rank within the frame, 10 being the likeliest tenth (ties share a decile)."""
+    rank = probability.rank("min").cast(pl.Int64)
+    return ((rank - 1) * 10 // pl.len() + 1).cast(pl.Int32)
 
 
 def predict_frame(
@@ -76,40 +86,32 @@ class ScoringRun:
 def score_everyone(
     db: Database, model: StoredModel, as_of: dt.datetime, now: dt.datetime
 ) -> ScoringRun:
-    """Replace `predictions` with the model's probabilities as of `as_of`, in one transaction."""
+    """Add the model's probabilities as of `as_of` to `prediction_history`, in one
+    transaction."""
     started = time.perf_counter()
     with db.transaction() as conn:
         frame = predict_frame(conn, model, as_of, skip_converted=True)
-        conn.execute(delete(schema.predictions))
-        rows = frame.with_columns(
-            pl.lit(model.version).alias("model_id"),
-            pl.lit(as_of).alias("as_of"),
-            pl.lit(now).alias("scored_at"),
+        insert_frame_ignoring_conflicts(
+            conn,
+            schema.prediction_history,
+            frame.with_columns(deciles(pl.col(PROBABILITY)).alias(DECILE)),
+            "id",
+            constants={"model_id": model.version, "as_of": as_of, "scored_at": now},
         )
-        insert_frame_ignoring_conflicts(conn, schema.predictions, rows, ID)
     return ScoringRun(model.version, as_of, frame.height, time.perf_counter() - started)
 
 
-@dataclass(frozen=True)
-class StoredPrediction:
-    person_id: int
-    probability: float
-    model_version: int
-    as_of: dt.datetime
-    scored_at: dt.datetime
+StoredPrediction = LatestPrediction
 
 
-def stored_predictions(conn: Connection, person_ids: Sequence[int]) -> dict[int, StoredPrediction]:
-    """The latest stored prediction of each of `person_ids` that has one."""
-    pr = schema.predictions
-    rows = conn.execute(select(pr).where(pr.c.person_id.in_(list(person_ids)))).mappings()
-    return {
-        r["person_id"]: StoredPrediction(
-            r["person_id"], r["probability"], r["model_id"], r["as_of"], r["scored_at"]
-        )
-        for r in rows
-    }
+def stored_predictions(
+    conn: Connection, person_ids: Sequence[int], as_of: dt.datetime | None = None
+) -> dict[int, StoredPrediction]:
+    """The latest stored prediction (as of `as_of`, if given) of each of `person_ids`."""
+    return latest_predictions(conn, person_ids, as_of)
 
 
-def stored_prediction(conn: Connection, person_id: int) -> StoredPrediction | None:
-    return stored_predictions(conn, [person_id]).get(person_id)
+def stored_prediction(
+    conn: Connection, person_id: int, as_of: dt.datetime | None = None
+) -> StoredPrediction | None:
+    return stored_predictions(conn, [person_id], as_of).get(person_id)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts
+from revmachine.store.spells import rebuild_spells
 
 SENIORITY = ("executive", "director", "manager", "staff")
 INDUSTRIES = ("software", "retail", "finance", "health", "education")
@@ -133,7 +134,7 @@ def _times(start: dt.datetime, days: NDArray[np.float64]) -> pl.Series:
     return pl.Series(micros).cast(pl.Datetime("us", "UTC"))
 
 
-def load(conn: Connection, data: Company) -> None:
+def load(conn: Connection, data: Company, *, spells: bool = True) -> None:
     """Write the company into an empty store, with the store's bulk paths."""
     now = data.end
     people = data.people.with_columns(
@@ -150,6 +151,10 @@ def load(conn: Connection, data: Company) -> None:
         pl.lit(now).alias("recorded_at"),
     )
     insert_frame_ignoring_conflicts(conn, schema.stage_transitions, transitions, "id")
+    if spells:
+        # The reports read stage_spells, derived from the transitions: keep it in step.
+        # A benchmark that only trains and scores may skip it (`spells=False`).
+        rebuild_spells(conn)
     if conn.dialect.name == "postgresql":
         # People came with their ids: move the sequence past them for later inserts.
         conn.exec_driver_sql(

@@ -8,6 +8,7 @@ quarter" means, even for history that was imported later.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -187,3 +188,35 @@ def counts(conn: Connection, as_of: dt.datetime | None = None) -> StoreCounts:
         programs=n(schema.programs, "created_at"),
         reps=n(schema.sales_reps, "created_at"),
     )
+
+
+@dataclass(frozen=True)
+class LatestPrediction:
+    person_id: int
+    probability: float
+    decile: int
+    model_version: int
+    as_of: dt.datetime
+    scored_at: dt.datetime
+
+
+def latest_predictions(
+    conn: Connection, person_ids: Sequence[int], as_of: dt.datetime | None = None
+) -> dict[int, LatestPrediction]:
+    """Each person's latest prediction (`prediction_history`) as of `as_of` (all if None):
+    the one with the latest as-of time, the later run on a tie."""
+    ph = schema.prediction_history
+    ids = sorted(set(person_ids))
+    out: dict[int, LatestPrediction] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        stmt = (
+            select(ph.c.person_id, ph.c.probability, ph.c.decile, ph.c.model_id, ph.c.as_of)
+            .add_columns(ph.c.scored_at)
+            .where(ph.c.person_id.in_(ids[start : start + 900]))
+            .order_by(ph.c.person_id, ph.c.as_of, ph.c.id)
+        )
+        if as_of is not None:
+            stmt = stmt.where(ph.c.as_of <= as_of)
+        for pid, probability, decile, model, at, scored in conn.execute(stmt):
+            out[pid] = LatestPrediction(pid, float(probability), int(decile), model, at, scored)
+    return out

@@ -517,8 +517,7 @@ api_activity_types = Table(
 
 # --- predict (issue 9) ---------------------------------------------------------------------
 # Predictive scoring: every trained model, versioned (the id is the version), with what it
-# was trained on and how it did; and each person's latest probability, a plain column that
-# the rep queue, scoring rules and segments can join.
+# was trained on and how it did; and every scoring run's probabilities.
 prediction_models = Table(
     "prediction_models",
     metadata,
@@ -539,13 +538,23 @@ prediction_models = Table(
     Index(None, "target", "trained_at"),
 )
 
-predictions = Table(
-    "predictions",
+# Every scoring run's predictions, kept (append-only): a prediction as of T is what scoring
+# rules (`predicted.probability`, `predicted.decile`) and segments read from T on, so replays
+# and reports as of a past time see the prediction that was in effect then; the rep queue
+# and routing read each person's latest. The id is the revenue cycle's cursor. Decile 10
+# holds the likeliest tenth of the people scored in a run. (Migration 0004c replaced the
+# one-row-per-person `predictions` table: a second copy of the latest run cost a fifth
+# more write time per scoring run for what the `(person_id, as_of)` index reads anyway.)
+prediction_history = Table(
+    "prediction_history",
     metadata,
-    Column("person_id", ForeignKey("people.id"), primary_key=True),
-    Column("model_id", ForeignKey("prediction_models.id"), nullable=False, index=True),
-    Column("probability", Float, nullable=False, index=True),
+    Column("id", BigId, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False),
+    Column("model_id", ForeignKey("prediction_models.id"), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("decile", Integer, nullable=False),
     Column("as_of", UTCDateTime, nullable=False),
     Column("scored_at", UTCDateTime, nullable=False),
+    Index(None, "person_id", "as_of"),
 )
 # --- end predict ---------------------------------------------------------------------------

@@ -200,3 +200,21 @@ def test_describe_reads_like_a_compiler_message(validate: Validate) -> None:
         f"{issue.file}:{issue.line}: error[unknown_stage]: unknown stage 'mqll'\n"
         "  hint: did you mean 'mql'?"
     )
+
+
+def test_prediction_fields_are_known_and_misspellings_get_a_hint(validate: Validate) -> None:
+    rule = (
+        "    - name: likely\n"
+        "      when: {field: predicted.probability, at_least: 0.3}\n"
+        "      points: 20\n"
+    )
+    scoring = MINI_SCORING.replace("behavior:\n", rule + "behavior:\n")
+    revenue = MINI_REVENUE.replace(
+        "      - score: mql\n",
+        "      - score: mql\n      - person: {field: predicted.decile, at_least: 9}\n",
+    )
+    assert validate(revenue=revenue, scoring=scoring) == []
+    typo = scoring.replace("predicted.probability", "predicted.probabilty")
+    field = only(validate(revenue=revenue, scoring=typo), IssueCode.UNKNOWN_FIELD)
+    assert field.line == line_of(typo, "predicted.probabilty")
+    assert field.suggestion == "did you mean 'predicted.probability'?"

@@ -42,7 +42,9 @@ def explain_person(
         ).first()
         if found is None:
             raise UnknownPerson(f"no person with email {email!r}")
-        person = load_people_inputs(conn, [found.id])[found.id]
+        person = load_people_inputs(conn, [found.id], predictions=workspace.uses_predictions)[
+            found.id
+        ]
         transitions = [
             dict(r)
             for r in conn.execute(

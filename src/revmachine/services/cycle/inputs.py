@@ -9,7 +9,10 @@ The engines are pure; this module is the edge that turns rows into their inputs:
 - `opportunity_history` of the opportunities a person is a contact of as
   `OpportunityEvent`s: created at the first snapshot, stage reached at each stage change,
   won or lost when the status closes;
-- `sales_decisions` as `SalesDecision`s.
+- `sales_decisions` as `SalesDecision`s;
+- with `predictions=True` (the workspace's rules test `predicted.*`), `prediction_history`
+  as part of the facts: a prediction as of T is in the facts from T on (a `FactsChanged` at
+  T), the latest run winning when two are as of the same time.
 
 Every input has a stable event id, so replays and incremental runs order them the same way.
 Only rows with an id above `after` are read when `after` is given (the incremental case).
@@ -19,9 +22,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -71,6 +75,7 @@ class Cursors:
     person_changes: int = 0
     opportunity_history: int = 0
     sales_decisions: int = 0
+    prediction_history: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -79,6 +84,7 @@ class Cursors:
             "person_changes": self.person_changes,
             "opportunity_history": self.opportunity_history,
             "sales_decisions": self.sales_decisions,
+            "prediction_history": self.prediction_history,
         }
 
 
@@ -106,15 +112,17 @@ def load_people_inputs(
     person_ids: Sequence[int],
     after: Cursors | None = None,
     horizons: Mapping[int, dt.datetime] | None = None,
+    *,
+    predictions: bool = False,
 ) -> dict[int, PersonInputs]:
     """The inputs of `person_ids`: all of them, or with `after`, only rows newer than the
     cursors; field changes are then those after each person's `horizons` entry (how far
     their stored state has got), plus any newly learnt change at or before it, which makes
-    the engine ask for a replay."""
+    the engine ask for a replay. `predictions`: read the prediction history into the facts."""
     ids = list(person_ids)
     if not ids:
         return {}
-    people = _load_facts(conn, ids, after, horizons or {})
+    people = _load_facts(conn, ids, after, horizons or {}, predictions)
     _load_activities(conn, ids, people, after.activities if after else 0)
     _load_opportunity_events(conn, ids, people, after.opportunity_history if after else 0)
     _load_sales_decisions(conn, ids, people, after.sales_decisions if after else 0)
@@ -126,6 +134,7 @@ def _load_facts(
     ids: list[int],
     after: Cursors | None,
     horizons: Mapping[int, dt.datetime],
+    predictions: bool = False,
 ) -> dict[int, PersonInputs]:
     p, a, ch = schema.people, schema.accounts, schema.person_changes
     columns = [p.c[f] for f in (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)]
@@ -148,6 +157,9 @@ def _load_facts(
         history[pid][key].append((at, (new or {}).get("v")))
         if after is not None and cid > after.person_changes:
             fresh[pid].append(at)
+    predicted: dict[int, Predictions] = {}
+    if predictions:
+        predicted = _load_predictions(conn, ids, after, fresh)
     account_ids = {r["account_id"] for r in rows if r["account_id"] is not None}
     for by_key in history.values():
         account_ids.update(v for _, v in by_key.get("account_id", ()) if v is not None)
@@ -169,7 +181,9 @@ def _load_facts(
         current.update({ATTR_PREFIX + k: v for k, v in (r["attributes"] or {}).items()})
         observed = history.get(pid, {})
 
-        facts_at = partial(_facts_at, r["email"], current, doc, observed, accounts)
+        facts_at = partial(
+            _facts_at, r["email"], current, doc, observed, accounts, predicted.get(pid)
+        )
 
         first = facts_at(created)
         person = PersonInputs(pid, first, created)
@@ -179,6 +193,8 @@ def _load_facts(
             person.inputs.append(FactsChanged("facts:created", created, first))
         times = {t for t in doc.times.values() if t > created}
         times.update(at for obs in observed.values() for at, _ in obs if at > created)
+        if pid in predicted:
+            times.update(at for at in predicted[pid].times if at > created)
         previous = first
         for t in sorted(times):
             facts = facts_at(t)
@@ -197,15 +213,60 @@ def _load_facts(
     return out
 
 
+@dataclass
+class Predictions:
+    """One person's predictions in time order: `times[i]` is the as-of time of `values[i]`
+    (probability, decile)."""
+
+    times: list[dt.datetime] = field(default_factory=list)
+    values: list[tuple[float, int]] = field(default_factory=list)
+
+    def at(self, t: dt.datetime) -> tuple[float, int] | None:
+        i = bisect_right(self.times, t)
+        return self.values[i - 1] if i else None
+
+
+def _load_predictions(
+    conn: Connection,
+    ids: list[int],
+    after: Cursors | None,
+    fresh: dict[int, list[dt.datetime]],
+) -> dict[int, Predictions]:
+    """Each person's prediction history; a run learnt since `after` counts as a change at
+    its as-of time (a prediction backdated before the state's horizon asks for a replay)."""
+    ph = schema.prediction_history
+    out: dict[int, Predictions] = defaultdict(Predictions)
+    rows = conn.execute(
+        select(ph.c.id, ph.c.person_id, ph.c.as_of, ph.c.probability, ph.c.decile)
+        .where(ph.c.person_id.in_(ids))
+        .order_by(ph.c.person_id, ph.c.as_of, ph.c.id)
+    )
+    for rid, pid, at, probability, decile in rows:
+        mine = out[pid]
+        if mine.times and mine.times[-1] == at:  # the later run as of the same time wins
+            mine.values[-1] = (float(probability), int(decile))
+        else:
+            mine.times.append(at)
+            mine.values.append((float(probability), int(decile)))
+        if after is not None and rid > after.prediction_history:
+            fresh[pid].append(at)
+    return out
+
+
 def _facts_at(
     email: str,
     current: Mapping[str, Any],
     doc: FieldTimes,
     observed: Mapping[str, list[Observation]],
     accounts: Mapping[int, AccountFacts],
+    predicted: Predictions | None,
     t: dt.datetime,
 ) -> PersonFacts:
-    return _facts(email, values_as_of(current, doc, observed, t), accounts)
+    facts = _facts(email, values_as_of(current, doc, observed, t), accounts)
+    prediction = predicted.at(t) if predicted is not None else None
+    if prediction is None:
+        return facts
+    return replace(facts, predicted_probability=prediction[0], predicted_decile=prediction[1])
 
 
 def _facts(

@@ -80,11 +80,15 @@ def process(
         live = adopt(conn, workspace, now)
         cursors = read_cursors(conn)
         heads = _heads(conn)
-        dirty = sorted(_dirty_people(conn, cursors, engine.version, now))
+        dirty = sorted(
+            _dirty_people(conn, cursors, engine.version, now, workspace.uses_predictions)
+        )
         summary = ProcessSummary(engine.version, live.changed_now, people=len(dirty))
         for start in range(0, len(dirty), batch_size):
             ids = dirty[start : start + batch_size]
-            _process_batch(conn, engine, ids, cursors, now, summary)
+            _process_batch(
+                conn, engine, ids, cursors, now, summary, predictions=workspace.uses_predictions
+            )
             if progress is not None:
                 progress(min(start + batch_size, len(dirty)), len(dirty))
         _write_cursors(conn, heads, now)
@@ -112,6 +116,7 @@ def _heads(conn: Connection) -> Cursors:
         "person_changes": schema.person_changes,
         "opportunity_history": schema.opportunity_history,
         "sales_decisions": schema.sales_decisions,
+        "prediction_history": schema.prediction_history,
     }
     return Cursors(
         **{
@@ -130,8 +135,15 @@ def _write_cursors(conn: Connection, heads: Cursors, now: dt.datetime) -> None:
     )
 
 
-def _dirty_people(conn: Connection, c: Cursors, version: str, now: dt.datetime) -> set[int]:
-    p, a, ch = schema.people, schema.activities, schema.person_changes
+def _dirty_people(
+    conn: Connection, c: Cursors, version: str, now: dt.datetime, predictions: bool = False
+) -> set[int]:
+    p, a, ch, ph = (
+        schema.people,
+        schema.activities,
+        schema.person_changes,
+        schema.prediction_history,
+    )
     oh, oc, sd, js = (
         schema.opportunity_history,
         schema.opportunity_contacts,
@@ -139,7 +151,9 @@ def _dirty_people(conn: Connection, c: Cursors, version: str, now: dt.datetime) 
         schema.journey_states,
     )
     touched_opps = select(oh.c.opportunity_id).where(oh.c.id > c.opportunity_history)
+    news = [select(ph.c.person_id).where(ph.c.id > c.prediction_history)] if predictions else []
     query = union(
+        *news,
         select(p.c.id.label("pid")).where(p.c.id > c.people),
         select(a.c.person_id).where(a.c.id > c.activities),
         select(ch.c.person_id).where(ch.c.id > c.person_changes),
@@ -159,6 +173,8 @@ def _process_batch(
     cursors: Cursors,
     now: dt.datetime,
     summary: ProcessSummary,
+    *,
+    predictions: bool = False,
 ) -> None:
     js = schema.journey_states
     stored = {
@@ -169,7 +185,9 @@ def _process_batch(
     }
     current = [pid for pid in ids if pid in stored and stored[pid][0] == engine.version]
     horizons = {pid: h for pid in current if (h := _horizon(stored[pid][1])) is not None}
-    new_inputs = load_people_inputs(conn, current, after=cursors, horizons=horizons)
+    new_inputs = load_people_inputs(
+        conn, current, after=cursors, horizons=horizons, predictions=predictions
+    )
     states: dict[int, JourneyState] = {}
     replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
     moves: list[Transition] = []
@@ -193,7 +211,7 @@ def _process_batch(
             replace_from[pid] = _horizon(stored[pid][1])
         elif pid not in stored:
             replace_from[pid] = None
-    replayed = load_people_inputs(conn, sorted(replace_from))
+    replayed = load_people_inputs(conn, sorted(replace_from), predictions=predictions)
     previous_stage = _stages_before(conn, replace_from)
     for pid, since in replace_from.items():
         person = replayed[pid]

@@ -97,12 +97,17 @@ def replay_funnels(
         ]
         for start in range(0, len(ids), batch_size):
             batch = ids[start : start + batch_size]
-            people = load_people_inputs(conn, batch)
-            for person in people.values():
-                inputs = [i for i in person.inputs if i.occurred_at <= now]
-                for engine, funnel in zip(engines, funnels, strict=True):
-                    replay = engine.replay(person.person_id, person.facts, inputs, now)
-                    funnel.add(replay.result.transitions, outcomes, now)
+            # a model whose rules test `predicted.*` sees the prediction history (as of
+            # each moment); one that does not gets exactly the inputs `process` gives it
+            for flag in sorted({w.uses_predictions for w in workspaces}):
+                people = load_people_inputs(conn, batch, predictions=flag)
+                for person in people.values():
+                    inputs = [i for i in person.inputs if i.occurred_at <= now]
+                    for workspace, engine, funnel in zip(workspaces, engines, funnels, strict=True):
+                        if workspace.uses_predictions is not flag:
+                            continue
+                        replay = engine.replay(person.person_id, person.facts, inputs, now)
+                        funnel.add(replay.result.transitions, outcomes, now)
             if progress is not None:
                 progress(min(start + batch_size, len(ids)), len(ids))
     return funnels

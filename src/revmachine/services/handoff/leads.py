@@ -15,6 +15,7 @@ from revmachine.engine.routing import Lead
 from revmachine.services.cycle.inputs import ACCOUNT_FIELDS, FACT_FIELDS
 from revmachine.services.handoff.errors import HandoffError, HandoffErrorCode
 from revmachine.store import schema
+from revmachine.store.reads import latest_predictions
 
 CHUNK = 900
 
@@ -92,15 +93,20 @@ def load_leads(conn: Connection, person_ids: Sequence[int]) -> dict[int, Lead]:
                     attributes=dict(r["attributes"] or {}),
                 )
                 accounts[r["id"]] = (facts, r["owner_id"])
+        # routing decides now, so each person's latest prediction applies
+        predicted = latest_predictions(conn, chunk)
         for r in people:
             account, owner = accounts.get(r["account_id"], (None, None))
             values = {f: r[f] for f in FACT_FIELDS}
+            latest = predicted.get(r["id"])
             facts_ = PersonFacts(
                 email=r["email"],
                 **values,
                 unsubscribed=bool(r["unsubscribed"]),
                 attributes=dict(r["attributes"] or {}),
                 account=account,
+                predicted_probability=latest.probability if latest else None,
+                predicted_decile=latest.decile if latest else None,
             )
             out[r["id"]] = Lead(r["id"], facts_, owner)
     return out

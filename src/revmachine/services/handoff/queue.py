@@ -23,6 +23,7 @@ from revmachine.services.handoff.leads import LeadSummary, lead_summaries
 from revmachine.services.handoff.roster import find_rep
 from revmachine.store import schema
 from revmachine.store.database import Database
+from revmachine.store.reads import latest_predictions
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,7 @@ def rep_queue(db: Database, workspace: Workspace, owner: str, now: dt.datetime) 
         rows = conn.execute(query).all()
         ids = [r.person_id for r in rows]
         summaries = lead_summaries(conn, ids)
-        pr = schema.predictions
-        predicted = {
-            pid: float(p)
-            for pid, p in conn.execute(
-                select(pr.c.person_id, pr.c.probability).where(pr.c.person_id.in_(ids))
-            )
-        }
+        predicted = {pid: p.probability for pid, p in latest_predictions(conn, ids).items()}
         moments = interesting_moments(
             conn, workspace, ids, now - routing.queue.within, now, routing.queue.moments
         )
@@ -133,7 +128,8 @@ def interesting_moments(
         return {}
     engine = Engine(workspace)
     out: dict[int, list[Moment]] = {}
-    for pid, person in load_people_inputs(conn, list(person_ids)).items():
+    people = load_people_inputs(conn, list(person_ids), predictions=workspace.uses_predictions)
+    for pid, person in people.items():
         inputs = [i for i in person.inputs if i.occurred_at <= until]
         events = {i.event_id: i for i in inputs if isinstance(i, Event)}
         explanation = engine.explain_score(person.facts, inputs, until)
