@@ -27,21 +27,18 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import psycopg
-from sqlalchemy.engine import make_url
 
 from revmachine.analytics.forecast import ForecastOptions, load_input
 from revmachine.config import default_workspace
 from revmachine.forecast import simulate
 from revmachine.forecast.chain import absorbed_by_day
-from revmachine.store.database import Database, normalise_url
-from revmachine.store.migrate import upgrade
+from revmachine.store.database import Database
+from revmachine.store.scratch import scratch_store
 
 GOAL_SECONDS = 5.0
 MODEL = default_workspace().revenue
@@ -197,30 +194,6 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
-@contextmanager
-def store(url: str | None, folder: Path) -> Iterator[Database]:
-    """A fresh store: a temp SQLite file, or a new PostgreSQL database dropped afterwards.
-    (As `bench/funnel.py` does; not imported from there, which needs DuckDB.)"""
-    if url is None or make_url(url).get_backend_name() == "sqlite":
-        db = Database(url or f"sqlite:///{folder / 'bench.db'}")
-        upgrade(db)
-        yield db
-        db.dispose()
-        return
-    admin = make_url(normalise_url(url)).set(drivername="postgresql")
-    name = f"revmachine_bench_forecast_{time.time_ns() % 10**8}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    db = Database(admin.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db)
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -273,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         f"in {time.perf_counter() - began:.1f}s"
     )
     options = ForecastOptions(horizon=args.horizon, paths=args.paths, seed=args.seed)
-    with tempfile.TemporaryDirectory() as tmp, store(args.db, Path(tmp)) as db:
+    with tempfile.TemporaryDirectory() as tmp, scratch_store(args.db, Path(tmp)) as db:
         began = time.perf_counter()
         load(db, people, deals)
         print(f"loaded into {db.dialect} in {time.perf_counter() - began:.1f}s (not timed)")

@@ -25,27 +25,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
-import psycopg
-from sqlalchemy.engine import make_url
 
 from revmachine.analytics import Period, Scope, funnel_report, inventory_report, velocity_report
 from revmachine.analytics.definitions import detour_stages, funnel_stages, velocity_pairs
 from revmachine.config import default_workspace
 from revmachine.services.cycle.processing import BATCH
-from revmachine.store.database import Database, normalise_url
-from revmachine.store.migrate import upgrade
+from revmachine.store.database import Database
+from revmachine.store.scratch import scratch_store
 from revmachine.store.spells import rebuild_spells, refresh_spells
 
 GOAL_SECONDS = 2.0
@@ -169,29 +164,6 @@ def generate(people: int, seed: int) -> pl.DataFrame:
             "occurred_at": occurred,
         }
     )
-
-
-@contextmanager
-def store(url: str | None, folder: Path) -> Iterator[Database]:
-    """A fresh store: a temp SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if url is None or make_url(url).get_backend_name() == "sqlite":
-        db = Database(url or f"sqlite:///{folder / 'bench.db'}")
-        upgrade(db)
-        yield db
-        db.dispose()
-        return
-    admin = make_url(normalise_url(url)).set(drivername="postgresql")
-    name = f"revmachine_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    db = Database(admin.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db)
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load(db: Database, history: pl.DataFrame, people: int) -> None:
@@ -413,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         duck_seconds, duck = run_duckdb(history, folder)
-        with store(args.db, folder) as db:
+        with scratch_store(args.db, folder) as db:
             began = time.perf_counter()
             load(db, history, args.people)
             print(f"loaded into {db.dialect} in {time.perf_counter() - began:.1f}s (not timed)")

@@ -28,14 +28,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
 import random
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +43,9 @@ from sqlalchemy.engine import make_url
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
 from revmachine.services.imports import ImportReport, import_activities, import_people
 from revmachine.services.imports.records import import_programs
-from revmachine.store.database import Database, normalise_url
+from revmachine.store.database import Database
 from revmachine.store.migrate import upgrade
+from revmachine.store.scratch import scratch_store
 
 GOAL_RATE = 200_000
 GOAL_RATIO = 3.0
@@ -167,34 +166,6 @@ def generate(folder: Path, activities: int, people: int, seed: int) -> tuple[Pat
     return people_csv, programs_csv, activities_csv
 
 
-@contextmanager
-def store(url: str | None, folder: Path) -> Iterator[Database]:
-    """A fresh store: a temp SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if url is None:
-        url = f"sqlite:///{folder / 'bench.db'}"
-    parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "postgresql":
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    import psycopg
-
-    name = f"revmachine_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db = Database(parsed.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _check(report: ImportReport, what: str) -> None:
     if report.rejections:
         first = report.sorted_rejections()[:5]
@@ -281,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"generated {n:,} activities ({size:.0f} MB) for {args.people:,} people "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        with store(args.db, folder) as db:
+        with scratch_store(args.db, folder, migrate=False) as db:
             print(f"database: {db.dialect} ({make_url(db.url).database})")
             upgrade(db)
 

@@ -24,23 +24,20 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
 import random
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from revmachine.services.imports import ImportReport, import_people
-from revmachine.store.database import Database, normalise_url
+from revmachine.store.database import Database
 from revmachine.store.migrate import upgrade
 from revmachine.store.reads import person_as_of
+from revmachine.store.scratch import scratch_store
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TITLES = ("VP Marketing", "Marketing Manager", "CMO", "Demand Gen Lead", "Sales Director")
@@ -81,34 +78,6 @@ def write_export(
             )
 
 
-@contextmanager
-def store(url: str | None, folder: Path) -> Iterator[Database]:
-    """A fresh store: a temp SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if url is None:
-        url = f"sqlite:///{folder / 'bench.db'}"
-    parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "postgresql":
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    import psycopg
-
-    name = f"revmachine_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db = Database(parsed.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def history_rows(db: Database) -> int:
     with db.reading() as conn:
         return int(conn.execute(text("SELECT count(*) FROM person_changes")).scalar_one())
@@ -138,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The older export: dated January, a tenth with the title they had then.
         write_export(files["older"], n, 1)
         _backdate(files["older"], backfill)
-        with store(args.db, folder) as db:
+        with scratch_store(args.db, folder, migrate=False) as db:
             print(f"database: {db.dialect}, {n:,} people, {len(edited):,} edited since")
             upgrade(db)
             steps = [
