@@ -9,32 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, String, func, select
 
 from revmachine.store import schema
+from revmachine.store.reads import PERSON_FIELDS
 
 #: The largest id a 64-bit column holds: a larger number names no one.
 MAX_ID = 2**63 - 1
 _P, _J, _R = schema.people, schema.journey_states, schema.sales_reps
 
-PERSON_COLUMNS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "company",
-    "account_id",
-    "industry",
-    "employee_count",
-    "country",
-    "lead_source",
-    "acquisition_program_id",
-    "email_opt_in",
-    "unsubscribed",
-    "owner_id",
-    "attributes",
-    "created_at",
-    "updated_at",
-)
+PERSON_COLUMNS = ("id", "email", *PERSON_FIELDS, "attributes", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
