@@ -161,8 +161,13 @@ def _row(frame: pl.DataFrame, person: int) -> dict[str, Any]:
 
 
 def _features(db: Database, config: FeatureConfig, at: dt.datetime) -> pl.DataFrame:
+    """The features read on one connection, checked equal to those read on several at
+    once (the activity scan split by id range), which scoring everyone uses."""
     with db.reading() as conn:
-        return build_features(conn, config, at).sort("person_id")
+        one = build_features(conn, config, at).sort("person_id")
+    several = build_features(db, config, at).sort("person_id")
+    assert several.equals(one)
+    return one
 
 
 def test_no_feature_sees_an_event_after_its_cutoff(db: Database) -> None:
@@ -218,3 +223,21 @@ def test_features_of_some_people_equal_those_of_everyone(db: Database) -> None:
     with db.reading() as conn:
         some = build_features(conn, config, at, some_ids).sort("person_id")
     assert some.equals(everyone.filter(pl.col("person_id").is_in(some_ids)))
+
+
+def test_features_read_on_several_connections_equal_one(db: Database) -> None:
+    """Split scans give the very numbers of one scan, for everyone and for a few people."""
+    data = synthetic.company(400, days=200, seed=11)
+    with db.transaction() as conn:
+        synthetic.load(conn, data)
+        config = FeatureConfig(common_activity_types(conn, data.end))
+    with db.reading() as conn:
+        one = build_features(conn, config, data.end).sort("person_id")
+        few_ids = one.get_column("person_id").to_list()[::37]
+        few_one = build_features(conn, config, data.end, few_ids).sort("person_id")
+    several = build_features(db, config, data.end).sort("person_id")
+    assert one.height > 300 and several.equals(one)
+    # Activities in both halves of the id range reached the same people's counts.
+    assert several.get_column("activities_total").sum() > 0
+    few = build_features(db, config, data.end, few_ids).sort("person_id")
+    assert few.equals(few_one) and few.height == len(few_ids)

@@ -16,7 +16,9 @@ values could tell the model what was learned later (a segment set after a deal c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -35,6 +37,14 @@ from revmachine.predict.feature_catalogue import (
 )
 from revmachine.predict.sql import DAY, epoch, fetch_frame, latest_per_person, restrict
 from revmachine.store import schema
+from revmachine.store.database import Database
+
+#: Read connections the feature queries of a whole population run on at once (one per
+#: core of the 2-core machine these figures come from). SQLite runs a query with the GIL
+#: released, so the scans really overlap; PostgreSQL runs each in its own backend.
+FEATURE_READERS = 2
+
+Part = Callable[[Connection], pl.DataFrame]
 
 
 def common_activity_types(conn: Connection, until: dt.datetime) -> tuple[str, ...]:
@@ -51,27 +61,44 @@ def common_activity_types(conn: Connection, until: dt.datetime) -> tuple[str, ..
 
 
 def build_features(
-    conn: Connection,
+    source: Connection | Database,
     config: FeatureConfig,
     as_of: dt.datetime,
     person_ids: Sequence[int] | None = None,
 ) -> pl.DataFrame:
     """One row per person who existed at `as_of` (of `person_ids`, if given), every feature
-    of `config.specs()` as a column, plus `person_id`."""
-    base = _people(conn, as_of, person_ids)
-    if base.height == 0:
-        return _empty(config)
-    ids = None if person_ids is None else base.get_column(ID).to_list()
+    of `config.specs()` as a column, plus `person_id`.
+
+    Given a connection, the queries run one after the other on it (one snapshot). Given
+    the store, they run at once on `FEATURE_READERS` read connections, the activity scan
+    split by id range among them: about half the wall time of scoring everyone on two
+    cores. Each connection then reads its own snapshot, so a write committed while the
+    queries run may be seen by some parts only; the features are as of `as_of`, and
+    what is written in the meantime is, but for backdated imports, later than that.
+    """
+    ids = None if person_ids is None else sorted(set(person_ids))
     t = as_of.timestamp()
-    frame = base
-    for part in (
-        _activities(conn, config, as_of, ids, t),
-        _programs(conn, as_of, ids),
-        _stages(conn, as_of, ids, t),
-        _scores(conn, as_of, ids),
-    ):
-        frame = frame.join(part, on=ID, how="left")
-    frame = frame.join(account_features(conn, as_of, frame), on="account_id", how="left")
+    with _reader(source) as submit:
+        people = submit(lambda conn: _people(conn, as_of, ids))
+        shards = _activity_shards(source, ids)
+        recent = [submit(_recent_activities(as_of, ids, shard)) for shard in shards]
+        parts = [
+            submit(lambda conn: _activity_totals(conn, as_of, ids)),
+            submit(lambda conn: _stages(conn, as_of, ids, t)),
+            submit(lambda conn: _scores(conn, as_of, ids)),
+            submit(lambda conn: _programs(conn, as_of, ids)),
+        ]
+        base = people.result()
+        accounts = submit(lambda conn: account_features(conn, as_of, base))
+        if base.height == 0:
+            return _empty(config)
+        by_type = _combine_shards([part.result() for part in recent])
+        frame = base.join(
+            _activity_features(config, parts[0].result(), by_type, t), on=ID, how="left"
+        )
+        for part in parts[1:]:
+            frame = frame.join(part.result(), on=ID, how="left")
+        frame = frame.join(accounts.result(), on="account_id", how="left")
     counts = [
         c
         for c in frame.columns
@@ -86,6 +113,26 @@ def build_features(
     )
     names = [s.name for s in config.specs()]
     return frame.select(ID, *names)
+
+
+@contextmanager
+def _reader(source: Connection | Database) -> Iterator[Callable[[Part], Future[pl.DataFrame]]]:
+    """`submit(part)`: `part` run on `source`, now (a connection) or in a pool of read
+    connections (the store); its frame is the future's result."""
+    if isinstance(source, Connection):
+        yield _inline(source)
+        return
+    if source.one_connection_only:
+        with source.reading() as conn:
+            yield _inline(conn)
+        return
+
+    def on_own_connection(part: Part) -> pl.DataFrame:
+        with source.reading() as conn:
+            return part(conn)
+
+    with ThreadPoolExecutor(FEATURE_READERS, thread_name_prefix="revmachine-features") as pool:
+        yield lambda part: pool.submit(on_own_connection, part)
 
 
 def _empty(config: FeatureConfig) -> pl.DataFrame:
@@ -181,20 +228,39 @@ def _typed(value: Any, dtype: Any) -> Any:
         return None
 
 
-def _activities(
-    conn: Connection,
-    config: FeatureConfig,
-    as_of: dt.datetime,
-    ids: Sequence[int] | None,
-    t: float,
-) -> pl.DataFrame:
-    """Activity counts and recencies, from two grouped scans shaped for speed.
+def _inline(conn: Connection) -> Callable[[Part], Future[pl.DataFrame]]:
+    def now(part: Part) -> Future[pl.DataFrame]:
+        done: Future[pl.DataFrame] = Future()
+        done.set_result(part(conn))
+        return done
 
-    Per person, all time (count, last): the `(person_id, occurred_at)` index covers it.
-    Per person and type, the last 90 days (counts by window, last, program touches): a few
-    aggregates per row, pivoted by polars. One row per person with an aggregate per type
-    and window costs SQLite several times more (each CASE is evaluated for every row).
+    return now
+
+
+def _activity_shards(
+    source: Connection | Database, ids: Sequence[int] | None
+) -> list[tuple[int, int] | None]:
+    """Ranges of activity ids the recent-activity scan is split into, one per reader.
+
+    Only a scan of everyone is split (a few people's rows are found by the person index),
+    and only when the readers run at once. `None`: the whole table in one query.
     """
+    if isinstance(source, Connection) or source.one_connection_only or ids is not None:
+        return [None]
+    a = schema.activities
+    with source.reading() as conn:
+        low, high = conn.execute(select(func.min(a.c.id), func.max(a.c.id))).one()
+    if low is None:
+        return [None]
+    step = (high - low) // FEATURE_READERS + 1
+    return [(start, start + step - 1) for start in range(low, high + 1, step)]
+
+
+def _activity_totals(
+    conn: Connection, as_of: dt.datetime, ids: Sequence[int] | None
+) -> pl.DataFrame:
+    """Per person, all time: count and last time (the `(person_id, occurred_at)` index
+    covers it)."""
     a = schema.activities
     totals = restrict(
         select(a.c.person_id, func.count(), epoch(conn, func.max(a.c.occurred_at)))
@@ -203,44 +269,80 @@ def _activities(
         a.c.person_id,
         ids,
     )
-    frame = fetch_frame(
+    return fetch_frame(
         conn,
         totals,
         {ID: pl.Int64, "activities_total": pl.Float64, "last_activity": pl.Float64},
     )
-    # For everyone, `+ 0` keeps SQLite from walking the person index (a table lookup per
-    # row) for the grouping order: a plain scan and one sort are faster. For a few
-    # people the index is what finds their rows.
-    person = a.c.person_id + 0 if ids is None and conn.dialect.name == "sqlite" else a.c.person_id
-    since = {w: as_of - dt.timedelta(days=w) for w in WINDOWS}
-    recent = restrict(
-        select(
+
+
+_WINDOW_COLUMNS = [f"w{w}" for w in WINDOWS]
+
+
+def _recent_activities(
+    as_of: dt.datetime, ids: Sequence[int] | None, shard: tuple[int, int] | None
+) -> Part:
+    """Per person and type, the last 90 days (counts by window, last, program touches) of
+    the activities with ids in `shard`: a few aggregates per row, pivoted by polars. One row
+    per person with an aggregate per type and window costs SQLite several times more (each
+    CASE is evaluated for every row)."""
+
+    def query(conn: Connection) -> pl.DataFrame:
+        a = schema.activities
+        # For everyone, `+ 0` keeps SQLite from walking the person index (a table lookup
+        # per row) for the grouping order: a plain scan and one sort are faster. For a
+        # few people the index is what finds their rows.
+        everyone = ids is None and conn.dialect.name == "sqlite"
+        person = a.c.person_id + 0 if everyone else a.c.person_id
+        since = {w: as_of - dt.timedelta(days=w) for w in WINDOWS}
+        stmt = select(
             person,
             a.c.type,
             *(func.sum(case((a.c.occurred_at > since[w], 1), else_=0)) for w in WINDOWS[:-1]),
             func.count(),
             epoch(conn, func.max(a.c.occurred_at)),
             func.sum(case((a.c.program_id.is_not(None), 1), else_=0)),
+        ).where(a.c.occurred_at <= as_of, a.c.occurred_at > since[WINDOWS[-1]])
+        if shard is not None:
+            stmt = stmt.where(a.c.id.between(*shard))
+        return fetch_frame(
+            conn,
+            restrict(stmt.group_by(person, a.c.type), a.c.person_id, ids),
+            {ID: pl.Int64, "type": pl.String}
+            | {w: pl.Float64 for w in _WINDOW_COLUMNS}
+            | {"last": pl.Float64, "program": pl.Float64},
         )
-        .where(a.c.occurred_at <= as_of, a.c.occurred_at > since[WINDOWS[-1]])
-        .group_by(person, a.c.type),
-        a.c.person_id,
-        ids,
+
+    return query
+
+
+def _combine_shards(shards: list[pl.DataFrame]) -> pl.DataFrame:
+    """The per-(person, type) aggregates of the shards as if from one scan: counts add up,
+    the last time is the latest (all exact: counts are whole numbers)."""
+    if len(shards) == 1:
+        return shards[0]
+    return (
+        pl.concat(shards)
+        .group_by(ID, "type")
+        .agg(
+            *(pl.col(w).sum() for w in _WINDOW_COLUMNS),
+            pl.col("last").max(),
+            pl.col("program").sum(),
+        )
     )
-    windows = [f"w{w}" for w in WINDOWS]
-    by_type = fetch_frame(
-        conn,
-        recent,
-        {ID: pl.Int64, "type": pl.String}
-        | {w: pl.Float64 for w in windows}
-        | {"last": pl.Float64, "program": pl.Float64},
-    )
+
+
+def _activity_features(
+    config: FeatureConfig, totals: pl.DataFrame, by_type: pl.DataFrame, t: float
+) -> pl.DataFrame:
+    """Activity counts and recencies per person, from the two grouped scans."""
+    windows = _WINDOW_COLUMNS
     overall = by_type.group_by(ID).agg(
         *(pl.col(w).sum().alias(f"activities_{w[1:]}d") for w in windows),
         pl.len().cast(pl.Float64).alias("activity_types_90d"),
         pl.col("program").sum().alias("program_activities_90d"),
     )
-    frame = frame.join(overall, on=ID, how="left")
+    frame = totals.join(overall, on=ID, how="left")
     for kind in config.activity_types:
         one = by_type.filter(pl.col("type") == kind).select(
             ID,

@@ -39,15 +39,17 @@ def deciles(probability: pl.Expr) -> pl.Expr:
 
 
 def predict_frame(
-    conn: Connection,
+    source: Connection | Database,
     model: StoredModel,
     as_of: dt.datetime,
     person_ids: Sequence[int] | None = None,
     *,
     skip_converted: bool = False,
 ) -> pl.DataFrame:
-    """`person_id` and `probability` of the people existing at `as_of` (of `person_ids`)."""
-    features = build_features(conn, model.config, as_of, person_ids)
+    """`person_id` and `probability` of the people existing at `as_of` (of `person_ids`).
+
+    `source` as in `build_features`: a connection reads on it, the store on several."""
+    features = build_features(source, model.config, as_of, person_ids)
     if skip_converted:
         features = features.filter(
             pl.col("stage").is_null() | ~pl.col("stage").is_in(list(model.target.stages))
@@ -87,10 +89,13 @@ def score_everyone(
     db: Database, model: StoredModel, as_of: dt.datetime, now: dt.datetime
 ) -> ScoringRun:
     """Add the model's probabilities as of `as_of` to `prediction_history`, in one
-    transaction."""
+    transaction.
+
+    The features are read before it, on several connections at once (`build_features`),
+    so the store's write lock is held only while the run is written."""
     started = time.perf_counter()
+    frame = predict_frame(db, model, as_of, skip_converted=True)
     with db.transaction() as conn:
-        frame = predict_frame(conn, model, as_of, skip_converted=True)
         insert_frame_ignoring_conflicts(
             conn,
             schema.prediction_history,

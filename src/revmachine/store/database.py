@@ -69,6 +69,12 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def one_connection_only(self) -> bool:
+        """True for an in-memory SQLite store: each connection would see its own empty
+        database, so work must not be spread over several connections."""
+        return self.is_sqlite and make_url(self.url).database in (None, "", ":memory:")
+
     @contextmanager
     def transaction(self, *, references_resolved: bool = False) -> Iterator[Connection]:
         """One use case, one transaction: commit on success, roll back on any error.
