@@ -14,7 +14,9 @@ Each command parses its options into a `Scope` and `ReportOptions`, runs one rep
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -198,7 +200,7 @@ def _one(
     group_by: str | None,
     where: list[str] | None,
     fmt: OutputFormat,
-    table_name: str | None,
+    table: str | None,
     html: Path | None,
     workspace: Path | None,
     db: str | None,
@@ -208,10 +210,59 @@ def _one(
     except ScopeError as exc:
         raise typer.BadParameter(str(exc)) from exc
     results, _, model_name = _run([kind], scope, options, workspace, db)
-    _emit(kind, results[kind], fmt, table_name)
+    _emit(kind, results[kind], fmt, table)
     if html is not None:
         path = _write_html(html, results, scope, model_name)
         err.print(f"HTML report written to {path}")
+
+
+def _shared_options(
+    from_: FromOption = None,
+    to: ToOption = None,
+    as_of: AsOfOption = None,
+    group_by: GroupOption = None,
+    where: WhereOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    table: TableOption = None,
+    html: HtmlOption = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+) -> None:
+    """The options every report command takes: a signature only, never called."""
+
+
+OptionsOf = Callable[..., ReportOptions]
+
+
+def _report_command(kind: str, *, segments: bool = True) -> Callable[[OptionsOf], OptionsOf]:
+    """Register `revmachine report KIND` from a function that turns the report's own
+    options into `ReportOptions`.
+
+    The options every report shares (`_shared_options`: period, as-of, segments, output,
+    store) are appended to that function's signature here, once, instead of being declared
+    again by each of the six commands; Typer reads the command's `__signature__`.
+    `segments=False` leaves out `--group-by` (a report that cannot split by segment).
+    """
+
+    def register(options_of: OptionsOf) -> OptionsOf:
+        own = list(inspect.signature(options_of, eval_str=True).parameters.values())
+        shared = [
+            p
+            for p in inspect.signature(_shared_options, eval_str=True).parameters.values()
+            if segments or p.name != "group_by"
+        ]
+        names = [p.name for p in own]
+
+        def command(**values: Any) -> None:
+            options = options_of(**{name: values.pop(name) for name in names})
+            _one(kind, options, **({"group_by": None} | values))
+
+        command.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+        command.__doc__ = options_of.__doc__
+        report_app.command(kind)(command)
+        return options_of
+
+    return register
 
 
 @report_app.callback(invoke_without_command=True)
@@ -244,7 +295,7 @@ def report_all(
     console.print(f"HTML report written to {path}")
 
 
-@report_app.command("funnel")
+@_report_command("funnel")
 def funnel(
     window_days: Annotated[
         float | None,
@@ -256,38 +307,14 @@ def funnel(
     grain: Annotated[
         Grain, typer.Option(help="Volume per day/week/month/quarter/year.")
     ] = Grain.MONTH,
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    group_by: GroupOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+) -> ReportOptions:
     """Volume into each stage, inventory at as_of, cohort conversion (Wilson 95%), routes."""
     if window_days is not None and window_days <= 0:
         raise typer.BadParameter("--window-days must be above zero")
-    options = ReportOptions(
+    return ReportOptions(
         grain=grain,
         window=dt.timedelta(days=window_days) if window_days else None,
         stages=tuple(stage or ()),
-    )
-    _one(
-        "funnel",
-        options,
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=group_by,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
     )
 
 
@@ -298,169 +325,50 @@ def _pair(text: str) -> tuple[str, str]:
     return a.strip(), b.strip()
 
 
-@report_app.command("velocity")
+@_report_command("velocity")
 def velocity(
     pair: Annotated[
         list[str] | None,
         typer.Option("--pair", help="FROM:TO stages, repeatable (default: the model's path)."),
     ] = None,
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    group_by: GroupOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+) -> ReportOptions:
     """Days from stage to stage: Kaplan–Meier (censoring-correct) beside completed-only."""
-    options = ReportOptions(pairs=tuple(_pair(p) for p in pair or ()))
-    _one(
-        "velocity",
-        options,
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=group_by,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
-    )
+    return ReportOptions(pairs=tuple(_pair(p) for p in pair or ()))
 
 
-@report_app.command("inventory")
+@_report_command("inventory")
 def inventory(
     inactive_days: Annotated[
         int, typer.Option("--inactive-days", min=1, help="No engagement for this long = stalled.")
     ] = 30,
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    group_by: GroupOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+) -> ReportOptions:
     """Who is in each stage at as_of: age, past SLA, inactive, freshness trend."""
-    options = ReportOptions(inactive_days=inactive_days)
-    _one(
-        "inventory",
-        options,
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=group_by,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
-    )
+    return ReportOptions(inactive_days=inactive_days)
 
 
-@report_app.command("cost")
+@_report_command("cost", segments=False)
 def cost(
     stage: Annotated[
         list[str] | None, typer.Option("--stage", help="Cost per these stages (default: model).")
     ] = None,
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+) -> ReportOptions:
     """Cost, new names and cost per name / MQL / … / won deal by program and channel."""
-    options = ReportOptions(stages=tuple(stage or ()))
-    _one(
-        "cost",
-        options,
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=None,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
-    )
+    return ReportOptions(stages=tuple(stage or ()))
 
 
-@report_app.command("cohorts")
+@_report_command("cohorts")
 def cohorts(
     from_stage: Annotated[
         str | None,
         typer.Option("--from-stage", help="Start cohorts at the first entry into this stage."),
     ] = None,
     grain: Annotated[Grain, typer.Option(help="Cohort size: week, month, quarter…")] = Grain.MONTH,
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    group_by: GroupOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+) -> ReportOptions:
     """Entry month × stage reached."""
-    options = ReportOptions(grain=grain, from_stage=from_stage)
-    _one(
-        "cohorts",
-        options,
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=group_by,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
-    )
+    return ReportOptions(grain=grain, from_stage=from_stage)
 
 
-@report_app.command("deals")
-def deals(
-    from_: FromOption = None,
-    to: ToOption = None,
-    as_of: AsOfOption = None,
-    group_by: GroupOption = None,
-    where: WhereOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    table: TableOption = None,
-    html: HtmlOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-) -> None:
+@_report_command("deals")
+def deals() -> ReportOptions:
     """Win rate, sales cycle, bookings and open pipeline as of a date."""
-    _one(
-        "deals",
-        ReportOptions(),
-        from_=from_,
-        to=to,
-        as_of=as_of,
-        group_by=group_by,
-        where=where,
-        fmt=fmt,
-        table_name=table,
-        html=html,
-        workspace=workspace,
-        db=db,
-    )
+    return ReportOptions()
