@@ -87,8 +87,9 @@ class Window:
 
 
 def days_of(when: dt.datetime) -> float:
-    """A time as days since 1970-01-01 UTC."""
-    return when.timestamp() / DAY
+    """A time as days since 1970-01-01 UTC: its exact microseconds divided in floating
+    point, as the spells' times are (so equal times compare equal)."""
+    return to_micros(when) / MICROS_PER_DAY
 
 
 # -- shared by both readings ---------------------------------------------------------------

@@ -26,9 +26,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from revmachine.analytics.forecast_inputs import (
     AMOUNT_CLASSES,
@@ -48,29 +45,17 @@ from revmachine.analytics.sqlfuncs import bucket_start
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.forecast.chain import Bands
 from revmachine.forecast.montecarlo import DealHistory, FunnelState, OpenDeals
+from revmachine.engine.instants import MICROS_PER_DAY
 from revmachine.store import schema
+from revmachine.store.spells import epoch_us
 
 
-class day_number(FunctionElement[float]):
-    """A time as days since 1970-01-01 UTC (a float), computed once per row so that the
-    spell arithmetic below is plain subtraction (julianday() at each reference cost SQLite
-    several times the whole scan)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "day_number"
-
-
-@compiles(day_number, "sqlite")
-def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(julianday({value}) - 2440587.5)"
-
-
-@compiles(day_number, "postgresql")
-def _day_number_pg(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(EXTRACT(EPOCH FROM {value})::float8 / 86400.0)"
+def day_number(value: ColumnElement[Any]) -> ColumnElement[float]:
+    """A time as days since 1970-01-01 UTC: its exact microseconds divided in floating
+    point, as `forecast_inputs.days_of` computes the window's edges, so that a spell
+    starting exactly at an edge compares equal to it (julianday() was off by up to
+    2e-10 days and put such spells on either side)."""
+    return epoch_us(value) / literal(float(MICROS_PER_DAY), Float)
 
 
 def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
