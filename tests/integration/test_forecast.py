@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import insert
 
 from forecast_world import END, plant
+from revmachine.analytics import forecast_windows
 from revmachine.analytics.forecast import (
     ForecastOptions,
     backtest,
     forecast_report,
     month_starts,
 )
-from revmachine.analytics import forecast_windows
 from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
 from revmachine.config import default_workspace
 from revmachine.forecast import Bands
@@ -183,7 +183,11 @@ def _people_world(db: Database, seed: int) -> None:
         a, b = 301 + 2 * i, 302 + 2 * i
         people += [{**people[0], "id": p, "email": f"p{p}@x.example"} for p in (a, b)]
         moves += [(a, None, "known", at - 10 * day), (a, "known", "mql", at)]
-        moves += [(a, "mql", "sal", at + day), (b, None, "known", at), (b, "known", "mql", at + day)]
+        moves += [
+            (a, "mql", "sal", at + day),
+            (b, None, "known", at),
+            (b, "known", "mql", at + day),
+        ]
     with db.transaction() as conn:
         conn.execute(insert(schema.people), people)
         conn.execute(

@@ -26,6 +26,7 @@ the same numbers on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -48,14 +50,12 @@ from sqlalchemy import (
     select,
     union_all,
 )
-
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from revmachine.analytics.definitions import funnel_stages, inventory_stages, success_stages
-from revmachine.analytics.spec import Grain, add_months
-from revmachine.analytics.spells import bucket_of, day_of
+from revmachine.analytics.spec import add_months
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.engine.instants import MICROS_PER_DAY, to_micros
 from revmachine.forecast.chain import Bands, Tallies
@@ -315,9 +315,7 @@ def _cuts(latest: F64, classes: int) -> list[float]:
     return sorted({float(amounts[e - 1]) for e in ends[:-1]})
 
 
-def deal_spells(
-    conn: Connection, as_of: dt.datetime, use_stage: bool, classes: int
-) -> DealSpells:
+def deal_spells(conn: Connection, as_of: dt.datetime, use_stage: bool, classes: int) -> DealSpells:
     """The deals' spells as of `as_of`: consecutive snapshots with the same label — open
     stage and size class (by the deal's latest amount), won, lost — make one spell."""
     deal, at, stage, status, amount = _read_snapshots(conn, as_of)
@@ -586,25 +584,25 @@ def _people_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRo
     # Spells that ended inside the window, with where they went.
     per_day = literal(1.0 / day, Float)
     nx = sp.alias("next_spell")
-    a1 = sp.c.left_us - sp.c.entered_us
-    a0 = case((sp.c.entered_us < _us(ws), _us(ws) - sp.c.entered_us), else_=_us(0))
-    b0, b1 = _band_us(a0, bands), _band_us(a1, bands)
+    end_age = sp.c.left_us - sp.c.entered_us
+    start_age = case((sp.c.entered_us < _us(ws), _us(ws) - sp.c.entered_us), else_=_us(0))
+    start_band, end_band = _band_us(start_age, bands), _band_us(end_age, bands)
     closed = conn.execute(
         select(
             sp.c.stage,
             nx.c.stage,
-            b0,
-            b1,
+            start_band,
+            end_band,
             func.count(),
-            func.sum(a0 * per_day),
-            func.sum(a1 * per_day),
+            func.sum(start_age * per_day),
+            func.sum(end_age * per_day),
         )
         .select_from(sp)
         .join(nx, and_(nx.c.person_id == sp.c.person_id, nx.c.step == sp.c.step + 1))
         .where(unindexed(sp.c.left_us) >= _us(ws), unindexed(sp.c.left_us) <= _us(t))
         # (bands first: no index orders them, so SQLite scans the table rather than an
         # index in stage order with a row lookup per spell)
-        .group_by(b1, b0, nx.c.stage, sp.c.stage)
+        .group_by(end_band, start_band, nx.c.stage, sp.c.stage)
     ).all()
     for stage, next_stage, band0, band1, n, s0, s1 in closed:
         days = _clamped(int(band1), int(n), float(s1 or 0.0), bands) - _clamped(
@@ -614,25 +612,44 @@ def _people_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRo
     return out
 
 
+def _whole_months(window: Window) -> list[dt.datetime]:
+    """The starts of the calendar months wholly inside the window, and the end of the
+    last one."""
+    first = window.start.date().replace(day=1)
+    if dt.datetime.combine(first, dt.time(), dt.UTC) < window.start:
+        first = add_months(first, 1)
+    edges = [dt.datetime.combine(first, dt.time(), dt.UTC)]
+    while dt.datetime.combine(add_months(edges[-1].date(), 1), dt.time(), dt.UTC) <= window.as_of:
+        edges.append(dt.datetime.combine(add_months(edges[-1].date(), 1), dt.time(), dt.UTC))
+    return edges
+
+
 def _arrivals(conn: Connection, window: Window) -> tuple[dict[str, int], list[int]]:
-    """New names in the window (people's first transitions) per entry stage, and per
-    whole month."""
-    day = (sp.c.first_us // _us(MICROS_PER_DAY)).label("day")
-    rows = conn.execute(
-        select(sp.c.stage, day, func.count())
-        .where(
-            sp.c.first_us >= _us(to_micros(window.start)),
-            sp.c.first_us <= _us(to_micros(window.as_of)),
-            sp.c.step == 1,
+    """New names in the window (people's first spells) per entry stage, and per whole
+    month: one arm grouped by stage (streamed from the stage index) and one count per
+    month (a range of the first-transition index), so SQLite sorts nothing."""
+    lo, hi = to_micros(window.start), to_micros(window.as_of)
+    first = sp.c.step == 1
+    arms = [
+        select(sp.c.stage, literal(-1, Integer).label("month"), func.count())
+        .where(sp.c.entered_us >= _us(lo), sp.c.entered_us <= _us(hi), first)
+        .group_by(sp.c.stage)
+    ]
+    months = _whole_months(window)
+    for i, (a, b) in enumerate(itertools.pairwise(months)):
+        arms.append(
+            select(literal(None, String), literal(i, Integer), func.count()).where(
+                sp.c.first_us >= _us(to_micros(a)), sp.c.first_us < _us(to_micros(b)), first
+            )
         )
-        .group_by(sp.c.stage, day)
-    ).all()
-    arrivals: dict[str, int] = defaultdict(int)
-    months: dict[str, int] = defaultdict(int)
-    for stage, number, n in rows:
-        arrivals[stage] += int(n)
-        months[bucket_of(Grain.MONTH, day_of(int(number))).isoformat()] += int(n)
-    return dict(arrivals), month_counts(list(months.items()), window)
+    arrivals: dict[str, int] = {}
+    monthly = [0] * (len(months) - 1)
+    for stage, month, n in conn.execute(union_all(*arms)):
+        if int(month) < 0:
+            arrivals[stage] = int(n)
+        else:
+            monthly[int(month)] = int(n)
+    return arrivals, monthly
 
 
 def funnel_inputs(

@@ -43,14 +43,14 @@ from revmachine.analytics.forecast_inputs import (
 from revmachine.analytics.spec import Grain
 from revmachine.analytics.sqlfuncs import bucket_start
 from revmachine.config.revenue_model import RevenueModel
+from revmachine.engine.instants import MICROS_PER_DAY
 from revmachine.forecast.chain import Bands
 from revmachine.forecast.montecarlo import DealHistory, FunnelState, OpenDeals
-from revmachine.engine.instants import MICROS_PER_DAY
 from revmachine.store import schema
 from revmachine.store.spells import epoch_us
 
 
-def day_number(value: ColumnElement[Any]) -> ColumnElement[float]:
+def day_number(value: ColumnElement[Any]) -> ColumnElement[Any]:
     """A time as days since 1970-01-01 UTC: its exact microseconds divided in floating
     point, as `forecast_inputs.days_of` computes the window's edges, so that a spell
     starting exactly at an edge compares equal to it (julianday() was off by up to
@@ -260,7 +260,9 @@ def deal_inputs(
         .where(spells.c.next_d.is_(None), spells.c.label.notin_([WON, LOST]))
         .order_by(spells.c.opportunity_id)
     ).all()
-    return deal_history(chain, events, window, bands), open_deals_from_rows(chain.tallies, open_rows)
+    return deal_history(chain, events, window, bands), open_deals_from_rows(
+        chain.tallies, open_rows
+    )
 
 
 # -- people ---------------------------------------------------------------------------------
@@ -300,9 +302,7 @@ def funnel_inputs(
         st.c.occurred_at <= window.as_of,
     )
     arrivals: dict[str, int] = dict(
-        conn.execute(
-            select(st.c.to_stage, func.count()).where(first).group_by(st.c.to_stage)
-        ).all()
+        conn.execute(select(st.c.to_stage, func.count()).where(first).group_by(st.c.to_stage)).all()
     )
     months = bucket_start(Grain.MONTH, st.c.occurred_at)
     monthly = month_counts(

@@ -269,7 +269,7 @@ stage_spells = Table(
     Index(None, "first_us", "person_id", "step", "stage"),
     # the forecast's inputs (analytics/forecast_inputs.py, migration 0005b): spells open
     # at a time per stage, from the index alone; a spell's successor by step
-    Index(None, "stage", "entered_us", "left_us"),
+    Index(None, "stage", "entered_us", "left_us", "step"),
     Index(None, "person_id", "step", "stage"),
 )
 

@@ -1,5 +1,6 @@
 """Two indexes on stage_spells for the forecast's inputs (analytics/forecast_inputs.py):
-the spells open at a time, per stage and entry time, read from the index alone; and each
+the spells open at a time, and the first ones, per stage and entry time, read from the
+index alone; and each
 person's next spell by step, for where a spell led.
 
 Revision ID: 0005b
@@ -16,7 +17,7 @@ down_revision = "0004c"
 branch_labels = None
 depends_on = None
 
-INDEXES = (["stage", "entered_us", "left_us"], ["person_id", "step", "stage"])
+INDEXES = (["stage", "entered_us", "left_us", "step"], ["person_id", "step", "stage"])
 
 
 def upgrade() -> None:
