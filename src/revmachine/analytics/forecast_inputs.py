@@ -528,33 +528,41 @@ def _clamped(band: int, n: int, total: float, bands: Bands) -> F64:
     return out
 
 
-def _open_statement(t: int, ws: int, bands: Bands) -> tuple[Any, list[int]]:
-    """The spells open at `t`, per stage and range of entry times.
+def _open_statement(t: int, ws: int, bands: Bands, dialect: str) -> tuple[Any, list[int]]:
+    """The spells open at `t`, per stage and range of entry times (`arm`).
 
     For an open spell both ages — at `t` and where the window starts — are functions of
     its entry time alone, so the ranges between the band edges (counted back from `t` and
     from the window's start) put each spell's ages in fixed bands, and a range needs only
-    a count and the summed age at `t`. One arm per range, each grouped by stage only: on
-    SQLite an index range scan that groups as it goes (ix stage, entered_us, left_us),
-    where one GROUP BY over all the bands would sort a million rows."""
+    a count and the summed age at `t`. On SQLite one arm per range, each grouped by stage
+    only: an index range scan that groups as it goes (ix stage, entered_us, left_us,
+    step), where one GROUP BY over all the ranges would sort a million rows (5 s against
+    0.3 s). PostgreSQL hashes the groups: there one scan with the range as a CASE is
+    three times faster than the arms."""
     day = MICROS_PER_DAY
     edges = [round(e * day) for e in bands.edges]
     cuts = sorted({t - e for e in edges} | {ws - e for e in edges} | {ws})
     cuts = [c for c in cuts if c < t]
-    arms = []
     per_day = literal(1.0 / day, Float)
     still = or_(sp.c.left_us.is_(None), sp.c.left_us > _us(t))
+    count, age = func.count().label("n"), func.sum((_us(t) - sp.c.entered_us) * per_day)
+    if dialect != "sqlite":
+        arm = case(
+            *[(sp.c.entered_us <= _us(c), i) for i, c in enumerate(cuts)], else_=len(cuts)
+        ).label("arm")
+        statement = (
+            select(sp.c.stage, arm, count, age.label("age"))
+            .where(sp.c.entered_us <= _us(t), still)
+            .group_by(sp.c.stage, arm)
+        )
+        return statement, [*cuts, t]
+    arms = []
     for i, (lo, hi) in enumerate(zip([None, *cuts], [*cuts, t], strict=True)):
         inside = [sp.c.entered_us <= _us(hi)]
         if lo is not None:
             inside.append(sp.c.entered_us > _us(lo))
         arms.append(
-            select(
-                sp.c.stage,
-                literal(i, Integer).label("arm"),
-                func.count().label("n"),
-                func.sum((_us(t) - sp.c.entered_us) * per_day).label("age"),
-            )
+            select(sp.c.stage, literal(i, Integer).label("arm"), count, age.label("age"))
             .where(*inside, still)
             .group_by(sp.c.stage)
         )
@@ -567,7 +575,7 @@ def _people_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRo
     t, ws = to_micros(window.as_of), to_micros(window.start)
     day = MICROS_PER_DAY
     out: list[TallyRow] = []
-    statement, highs = _open_statement(t, ws, bands)
+    statement, highs = _open_statement(t, ws, bands, conn.dialect.name)
     gap = (t - ws) / day  # the window's length in days
     for stage, arm, n, age in conn.execute(statement):
         # Every entry time in the arm's range has its ages in the same bands as the
