@@ -180,14 +180,12 @@ def _people_world(db: Database, seed: int) -> None:
     # moves exactly at a cut-off and at the start of its window
     day = dt.timedelta(days=1)
     for i, at in enumerate(EDGES):
-        a, b = 301 + 2 * i, 302 + 2 * i
-        people += [{**people[0], "id": p, "email": f"p{p}@x.example"} for p in (a, b)]
+        a, b, c = 301 + 3 * i, 302 + 3 * i, 303 + 3 * i
+        people += [{**people[0], "id": p, "email": f"p{p}@x.example"} for p in (a, b, c)]
         moves += [(a, None, "known", at - 10 * day), (a, "known", "mql", at)]
-        moves += [
-            (a, "mql", "sal", at + day),
-            (b, None, "known", at),
-            (b, "known", "mql", at + day),
-        ]
+        moves += [(a, "mql", "sal", at + day)]
+        moves += [(b, None, "known", at), (b, "known", "mql", at + day)]
+        moves += [(c, None, "engaged", at - 7 * day)]  # on an age band's edge at `at`
     with db.transaction() as conn:
         conn.execute(insert(schema.people), people)
         conn.execute(
