@@ -286,6 +286,7 @@ def _read_snapshots(conn: Connection, as_of: dt.datetime) -> tuple[Any, ...]:
     # The driver's own tuples: half a million rows through SQLAlchemy's row objects cost
     # as much again as the fetch (every column is already a plain int, float or str).
     rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, [], empty, np.zeros(0)
