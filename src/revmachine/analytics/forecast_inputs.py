@@ -318,7 +318,11 @@ def _cuts(latest: F64, classes: int) -> list[float]:
 
 def deal_spells(conn: Connection, as_of: dt.datetime, use_stage: bool, classes: int) -> DealSpells:
     """The deals' spells as of `as_of`: consecutive snapshots with the same label — open
-    stage and size class (by the deal's latest amount), won, lost — make one spell."""
+    stage and size class (by the deal's latest amount), won, lost — make one spell.
+
+    Hand-rolled over sorted numpy arrays (each step a comparison with the neighbouring
+    row) rather than a data-frame group-by: the arrays come straight from the fetch, and
+    `forecast_windows` is the reference a test holds it to."""
     deal, at, stage, status, amount = _read_snapshots(conn, as_of)
     n = len(deal)
     starts = np.flatnonzero(np.r_[True, deal[1:] != deal[:-1]]) if n else np.zeros(0, np.int64)
