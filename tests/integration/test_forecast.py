@@ -1,27 +1,32 @@
 """The forecast on both databases: a planted world from the demo generator's deal process
 (`tests/forecast_world.py`), backtested for honest coverage; as-of reads that ignore the
-future; the funnel's tallies against a hand count.
+future; the funnel's tallies against a hand count; the fast inputs (stage_spells, one
+snapshot scan) against the window-function reading they replaced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from sqlalchemy import insert
 
 from forecast_world import END, plant
+from revmachine.analytics import forecast_windows
 from revmachine.analytics.forecast import (
     ForecastOptions,
     backtest,
     forecast_report,
     month_starts,
 )
-from revmachine.analytics.forecast_inputs import Window, funnel_inputs
+from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
 from revmachine.config import default_workspace
 from revmachine.forecast import Bands
+from revmachine.forecast.chain import Tallies
 from revmachine.store import schema
 from revmachine.store.database import Database
+from revmachine.store.spells import rebuild_spells
 
 
 def test_backtest_coverage_is_near_nominal_in_a_planted_world(db: Database) -> None:
@@ -116,6 +121,7 @@ def test_funnel_tallies_match_a_hand_count(db: Database) -> None:
                 for p, a, b, at in moves
             ],
         )
+        rebuild_spells(conn)  # processing keeps stage_spells; these rows bypass it
     as_of = t0 + 50 * day
     bands = Bands((7.0, 30.0))
     with db.reading() as conn:
@@ -133,3 +139,134 @@ def test_funnel_tallies_match_a_hand_count(db: Database) -> None:
     assert funnel.inventory[known].tolist() == [0.0, 0.0, 1.0]
     assert funnel.inventory[dq].tolist() == [0.0, 1.0, 0.0]
     assert funnel.names == 3 and funnel.entry_stage == "known"
+
+
+#: The equivalence test's cut-offs and look-backs.
+CUTOFFS = (
+    (dt.datetime(2024, 6, 1, tzinfo=dt.UTC), 365),
+    (dt.datetime(2024, 11, 15, 7, tzinfo=dt.UTC), 120),
+    (dt.datetime(2025, 3, 1, tzinfo=dt.UTC), 365),
+)
+EDGES = [c for c, _ in CUTOFFS] + [c - dt.timedelta(days=d) for c, d in CUTOFFS]
+
+
+def _people_world(db: Database, seed: int) -> None:
+    """Random stage histories: repeated stages, detours, two moves in the same
+    microsecond, people who start before the window and move after the cut-offs."""
+    rng = np.random.default_rng(seed)
+    stages = ["known", "engaged", "mql", "sal", "recycled", "opportunity", "customer"]
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    people, moves = [], []
+    for person in range(1, 301):
+        people.append(
+            {
+                "id": person,
+                "email": f"p{person}@x.example",
+                "attributes": {},
+                "field_times": {},
+                "created_at": t0,
+                "updated_at": t0,
+            }
+        )
+        at = t0 + dt.timedelta(days=float(rng.uniform(0, 500)))
+        stage: str | None = None
+        for _ in range(int(rng.integers(1, 6))):
+            to = str(rng.choice(stages[:3])) if stage is None else str(rng.choice(stages))
+            moves.append((person, stage, to, at))
+            stage = to
+            # a fifth of the moves share their time with the one before (ties by id)
+            if rng.random() > 0.2:
+                at += dt.timedelta(days=float(rng.exponential(40)), microseconds=7)
+    # moves exactly at a cut-off and at the start of its window
+    day = dt.timedelta(days=1)
+    for i, at in enumerate(EDGES):
+        a, b, c = 301 + 3 * i, 302 + 3 * i, 303 + 3 * i
+        people += [{**people[0], "id": p, "email": f"p{p}@x.example"} for p in (a, b, c)]
+        moves += [(a, None, "known", at - 10 * day), (a, "known", "mql", at)]
+        moves += [(a, "mql", "sal", at + day)]
+        moves += [(b, None, "known", at), (b, "known", "mql", at + day)]
+        moves += [(c, None, "engaged", at - 7 * day)]  # on an age band's edge at `at`
+    with db.transaction() as conn:
+        conn.execute(insert(schema.people), people)
+        conn.execute(
+            insert(schema.stage_transitions),
+            [
+                {
+                    "person_id": p,
+                    "from_stage": a,
+                    "to_stage": b,
+                    "occurred_at": at,
+                    "reason": "test",
+                    "recorded_at": t0,
+                }
+                for p, a, b, at in moves
+            ],
+        )
+        rebuild_spells(conn)
+
+
+def _tallies_equal(a: Tallies, b: Tallies) -> None:
+    assert sorted(a.stages) == sorted(b.stages) and a.outcomes == b.outcomes
+    rows = [a.stages.index(s) for s in b.stages]
+    dest = [a.destinations.index(d) for d in b.destinations]
+    assert a.exposure[rows] == pytest.approx(b.exposure, rel=1e-9, abs=1e-6)
+    assert a.exits[rows][:, :, dest].tolist() == b.exits.tolist()
+    assert a.window_days == b.window_days
+
+
+def test_fast_inputs_equal_the_window_function_reading(db: Database) -> None:
+    plant(db, per_month=20.0)
+    _people_world(db, seed=3)
+    with db.transaction() as conn:  # snapshots the deal process does not write
+        conn.execute(
+            insert(schema.opportunity_history),
+            [
+                {
+                    "opportunity_id": i,
+                    "occurred_at": EDGES[i % len(EDGES)],  # at cut-offs and window starts
+                    "stage": None if i % 2 else "Proposal",
+                    "status": ("open", "won", "lost")[i % 3],
+                    "amount": None if i % 4 else 5_000,
+                    "source": "test",
+                    "recorded_at": END,
+                }
+                for i in range(1, 400, 3)
+            ],
+        )
+    model = default_workspace().revenue
+    bands = Bands()
+    checked = 0
+    with db.reading() as conn:
+        for as_of, days in CUTOFFS:
+            window = Window(as_of - dt.timedelta(days=days), as_of)
+            for kwargs in ({}, {"use_stage": False}, {"amount_classes": 1}):
+                fast, fast_open = deal_inputs(conn, window, bands, **kwargs)  # type: ignore[arg-type]
+                ref, ref_open = forecast_windows.deal_inputs(conn, window, bands, **kwargs)  # type: ignore[arg-type]
+                _tallies_equal(fast.tallies, ref.tallies)
+                order = [fast.tallies.stages.index(s) for s in ref.tallies.stages]
+                assert fast.entry_shares[order].tolist() == pytest.approx(ref.entry_shares.tolist())
+                assert fast.created == ref.created
+                assert fast.won_count.tolist() == ref.won_count.tolist()
+                assert fast.won_mean.tolist() == pytest.approx(ref.won_mean.tolist())
+                assert fast.won_sd.tolist() == pytest.approx(ref.won_sd.tolist(), abs=1e-6)
+                assert fast.created_dispersion == pytest.approx(ref.created_dispersion)
+                assert fast.won_dispersion == pytest.approx(ref.won_dispersion)
+                assert fast_open.ids is not None and ref_open.ids is not None
+                assert fast_open.ids.tolist() == ref_open.ids.tolist()
+                names = [fast.tallies.stages[i] for i in fast_open.stage.tolist()]
+                assert names == [ref.tallies.stages[i] for i in ref_open.stage.tolist()]
+                assert fast_open.age_days.tolist() == pytest.approx(ref_open.age_days.tolist())
+                assert fast_open.amount.tolist() == ref_open.amount.tolist()
+                checked += fast_open.count
+            funnel = funnel_inputs(conn, model, window, bands)
+            reference = forecast_windows.funnel_inputs(conn, model, window, bands)
+            assert funnel is not None and reference is not None
+            _tallies_equal(funnel.tallies, reference.tallies)
+            rows = [funnel.tallies.stages.index(s) for s in reference.tallies.stages]
+            assert funnel.inventory[rows].tolist() == reference.inventory.tolist()
+            assert funnel.inventory.sum() > 0 and funnel.tallies.exits.sum() > 0
+            assert (funnel.names, funnel.entry_stage) == (reference.names, reference.entry_stage)
+            assert funnel.opportunity_entries == reference.opportunity_entries
+            assert funnel.report_stages == reference.report_stages
+            assert funnel.names_dispersion == pytest.approx(reference.names_dispersion)
+    assert checked > 0

@@ -267,6 +267,10 @@ stage_spells = Table(
     Index(None, "person_id", "stage", "entered_us", "prev_us"),
     Index(None, "left_us", "entered_us", "stage", "person_id"),
     Index(None, "first_us", "person_id", "step", "stage"),
+    # the forecast's inputs (analytics/forecast_inputs.py, migration 0005b): spells open
+    # at a time per stage, from the index alone; a spell's successor by step
+    Index(None, "stage", "entered_us", "left_us", "step"),
+    Index(None, "person_id", "step", "stage"),
 )
 
 score_changes = Table(
