@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     singles = leads(args.singles, "s")
     n = args.leads
     print(
-        f"{n:,} leads in batches of {BATCH:,}, {args.singles} single upserts; load {os.getloadavg()[0]:.1f}"
+        f"{n:,} leads in batches of {BATCH:,}, {args.singles} single upserts; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
 
     with tempfile.TemporaryDirectory() as tmp:

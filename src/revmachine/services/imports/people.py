@@ -68,7 +68,7 @@ _TYPES: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us", "UTC"),
 }
 _SIMPLE = "__simple__"
-_PERSONAL = pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())
+_PERSONAL = pl.lit(pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())).implode()
 
 
 def import_people(
@@ -91,7 +91,9 @@ def import_people(
     # Every owner, program, account and person id written is looked up in this transaction.
     with db.transaction(references_resolved=True) as conn:
         run_id = start_run(conn, report, now)
-        frame = prepared.frame.with_columns(
+        # Lazy until `resolve`: every eager step is a query with a fixed cost (~0.1 ms),
+        # most of the time of a one-record API batch.
+        frame = prepared.frame.lazy().with_columns(
             pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
         )
         refs = _References.load(conn, frame)
@@ -99,7 +101,7 @@ def import_people(
         report.rejections.extend(rejections)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
         simple = (
-            ~pl.col("email").is_in(pl.Series(sorted(stored), dtype=pl.String()).implode())
+            ~pl.col("email").is_in(pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode())
             & ~pl.col("email").is_duplicated()
             & representable()
         )
@@ -111,7 +113,10 @@ def import_people(
         )
         progress(total // 2, total)
         simple_rows = frame[_SIMPLE]
-        fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
+        if simple_rows.all():
+            fresh: pl.DataFrame | None = new_people(frame)
+        else:
+            fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
@@ -185,11 +190,11 @@ class _References:
         self.keys, self.emails = keys, emails
 
     @classmethod
-    def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
+    def load(cls, conn: Connection, frame: pl.LazyFrame) -> _References:
         """One statement per table for all the keys the frame names (`bulk.lookup_keys`)."""
         columns = ("email", "owner", "program", "account", "company")
         distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
-        emails, owners, programs, accounts, companies = distinct.row(0)
+        emails, owners, programs, accounts, companies = distinct.collect().row(0)
         # Python's own case mapping, once per distinct value, as the stored keys were made.
         keys = {
             "account": {a: a.lower() for a in accounts},
@@ -212,7 +217,7 @@ class _References:
             emails,
         )
 
-    def resolve(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
+    def resolve(self, frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
         """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
         naming an owner, program or account that does not exist (returned as rejections).
 
@@ -224,10 +229,10 @@ class _References:
         domain = pl.col("email").str.split("@").list.last()
         named = pl.coalesce(_mapped(account_key, self.domains), _mapped(account_key, self.names))
         implied = pl.coalesce(
-            pl.when(~domain.is_in(_PERSONAL.implode())).then(_mapped(domain, self.domains)),
+            pl.when(~domain.is_in(_PERSONAL)).then(_mapped(domain, self.domains)),
             _mapped(company_key, self.names),
         )
-        resolved = frame.lazy().with_columns(
+        resolved = frame.with_columns(
             _mapped(pl.col("owner"), self.owners).alias("owner_id"),
             _mapped(pl.col("program"), self.programs).alias("acquisition_program_id"),
             pl.when(pl.col("account").is_not_null())
@@ -246,7 +251,8 @@ class _References:
         bad = pl.any_horizontal(unknown)
         frame = resolved.with_columns(bad.alias("__bad__")).collect()
         if not frame["__bad__"].any():
-            return frame.drop("__bad__"), []
+            frame.drop_in_place("__bad__")  # in place: `drop` would run a query
+            return frame, []
         rejections: list[RowRejection] = []
         named_rows = frame.filter(pl.col("__bad__")).select(
             LINE,

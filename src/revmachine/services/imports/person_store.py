@@ -181,7 +181,8 @@ def save_results(
         both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
         # Each part is in line order already.
         new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
-    insert_frame(conn, _P, new_rows.drop(LINE))
+    # The columns themselves, not `drop` (a query with a fixed cost, ~0.1 ms).
+    insert_frame(conn, _P, pl.DataFrame([new_rows.get_column(c) for c in PEOPLE_COLUMNS]))
     ids = dict(lookup_keys(conn, _P, "email", new_rows["email"].to_list()))
     for r in created:
         r.state.id = ids[r.state.email]
