@@ -9,7 +9,10 @@ and an answer per record in input order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +26,12 @@ from revmachine.store.database import Database
 MAX_BATCH = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordResult:
-    """What became of one record: `created`, `updated`, `unchanged` or `rejected`."""
+    """What became of one record: `created`, `updated`, `unchanged` or `rejected`.
+
+    Not frozen: one is made per record of every batch, and a frozen dataclass costs four
+    times as much to build (~1 ms of a 1,000-record batch)."""
 
     index: int  # 0-based position in the batch
     status: str
@@ -47,6 +53,36 @@ class BatchTooLarge(ValueError):
     pass
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch runs (in any thread).
+
+    Merging a batch of stored people makes tens of thousands of small objects, and the
+    collections they trigger were a third of the CPU time of a 1,000-record batch of
+    existing people. Nothing is leaked: reference counting still frees everything that is
+    not in a cycle, and a batch is bounded (`MAX_BATCH`), so what cycles it leaves wait
+    only for the next collection after the last batch in flight re-enables the collector.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def upsert_batch(
     kind: str,
     db: Database,
@@ -65,8 +101,9 @@ def upsert_batch(
 
     if len(records) > max_batch:
         raise BatchTooLarge(f"{len(records)} records in one batch; the limit is {max_batch}")
-    table = records_table(records, KIND_FIELDS[kind], name=name)
-    report = IMPORTERS[kind](db, table, now=now, name=name, outcomes=True)
+    with gc_paused():
+        table = records_table(records, KIND_FIELDS[kind], name=name)
+        report = IMPORTERS[kind](db, table, now=now, name=name, outcomes=True)
     return BatchResult(kind, results_in_order(len(records), report), report)
 
 

@@ -93,11 +93,11 @@ def import_people(
         run_id = start_run(conn, report, now)
         # Lazy until `resolve`: every eager step is a query with a fixed cost (~0.1 ms),
         # most of the time of a one-record API batch.
-        frame = prepared.frame.lazy().with_columns(
+        typed = prepared.frame.lazy().with_columns(
             pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
         )
-        refs = _References.load(conn, frame)
-        frame, rejections = refs.resolve(frame)
+        refs = _References.load(conn, typed)
+        frame, rejections = refs.resolve(typed)
         report.rejections.extend(rejections)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
         simple = (
@@ -249,12 +249,12 @@ class _References:
             )
         ]
         bad = pl.any_horizontal(unknown)
-        frame = resolved.with_columns(bad.alias("__bad__")).collect()
-        if not frame["__bad__"].any():
-            frame.drop_in_place("__bad__")  # in place: `drop` would run a query
-            return frame, []
+        out = resolved.with_columns(bad.alias("__bad__")).collect()
+        if not out["__bad__"].any():
+            out.drop_in_place("__bad__")  # in place: `drop` would run a query
+            return out, []
         rejections: list[RowRejection] = []
-        named_rows = frame.filter(pl.col("__bad__")).select(
+        named_rows = out.filter(pl.col("__bad__")).select(
             LINE,
             "owner",
             "program",
@@ -272,7 +272,7 @@ class _References:
             if no_account:
                 message = f"no account with domain or name '{account}'; import accounts first"
                 rejections.append(RowRejection(line, _UNKNOWN, "account", message))
-        return frame.filter(~pl.col("__bad__")).drop("__bad__"), rejections
+        return out.filter(~pl.col("__bad__")).drop("__bad__"), rejections
 
 
 _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
