@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -116,21 +117,30 @@ def in_process(db: Database, work: list[list[Record]], now: dt.datetime) -> Cloc
     return clock
 
 
-def over_http(http: httpx.Client, work: list[list[Record]], pid: int, created: bool) -> Clock:
+def over_http(
+    http: httpx.Client, work: list[list[Record]], pid: int, created: bool, clients: int = 1
+) -> Clock:
     """POST each batch; every record must be created (`created`) or else updated or
-    unchanged, none rejected."""
+    unchanged, none rejected. `clients` > 1 sends that many batches at a time (threads
+    sharing the connection pool), as several integrations of one workspace would."""
+
+    def post(batch: list[Record]) -> None:
+        r = http.post("/v1/people", json={"records": batch})
+        body = r.json() if r.status_code == 200 else {}
+        done = (
+            body.get("created", 0) if created else body.get("updated", 0) + body.get("unchanged", 0)
+        )
+        if r.status_code != 200 or done != len(batch):
+            raise SystemExit(f"unexpected answer: {r.status_code} {r.text[:300]}")
+
     clock = Clock(pid)
     with clock.run():
-        for batch in work:
-            r = http.post("/v1/people", json={"records": batch})
-            body = r.json() if r.status_code == 200 else {}
-            done = (
-                body.get("created", 0)
-                if created
-                else body.get("updated", 0) + body.get("unchanged", 0)
-            )
-            if r.status_code != 200 or done != len(batch):
-                raise SystemExit(f"unexpected answer: {r.status_code} {r.text[:300]}")
+        if clients == 1:
+            for batch in work:
+                post(batch)
+        else:
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(post, work))
     return clock
 
 
@@ -200,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--singles", type=int, default=500)
+    parser.add_argument(
+        "--clients", type=int, default=1, help="batches in flight at a time over HTTP (1)"
+    )
     parser.add_argument("--db", help="PostgreSQL URL (a scratch database is made beside it)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -215,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     warm_up = batches(leads(2 * BATCH, "w"), BATCH)
     n = args.leads
     print(
-        f"{n:,} leads in batches of {BATCH:,}, {args.singles} single upserts; "
+        f"{n:,} leads in batches of {BATCH:,} ({args.clients} at a time over HTTP), "
+        f"{args.singles} single upserts; "
         f"load {os.getloadavg()[0]:.1f}"
     )
 
@@ -244,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                 ) as http,
             ):
                 over_http(http, warm_up, pid, created=True)
-                http_new = over_http(http, new, pid, created=True)
+                http_new = over_http(http, new, pid, created=True, clients=args.clients)
                 print(line(f"HTTP POST /v1/people x {BATCH:,}, new", n, http_new, base_new))
-                http_upd = over_http(http, again, pid, created=False)
+                http_upd = over_http(http, again, pid, created=False, clients=args.clients)
                 print(line(f"HTTP POST /v1/people x {BATCH:,}, existing", n, http_upd, base_upd))
 
                 def one(record: Record) -> None:
