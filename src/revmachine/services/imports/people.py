@@ -96,7 +96,7 @@ def import_people(
         typed = prepared.frame.lazy().with_columns(
             pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
         )
-        refs = _References.load(conn, typed)
+        refs = _References.load(conn, prepared.frame)
         frame, rejections = refs.resolve(typed)
         report.rejections.extend(rejections)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
@@ -190,11 +190,11 @@ class _References:
         self.keys, self.emails = keys, emails
 
     @classmethod
-    def load(cls, conn: Connection, frame: pl.LazyFrame) -> _References:
+    def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
         """One statement per table for all the keys the frame names (`bulk.lookup_keys`)."""
-        columns = ("email", "owner", "program", "account", "company")
-        distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
-        emails, owners, programs, accounts, companies = distinct.collect().row(0)
+        emails, owners, programs, accounts, companies = (
+            _distinct(frame, c) for c in ("email", "owner", "program", "account", "company")
+        )
         # Python's own case mapping, once per distinct value, as the stored keys were made.
         keys = {
             "account": {a: a.lower() for a in accounts},
@@ -276,6 +276,18 @@ class _References:
 
 
 _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
+#: Rows up to which distinct values are found in Python: a polars query has a fixed cost
+#: (~0.5 ms) that a set of a few thousand values does not reach.
+_PYTHON_DISTINCT = 10_000
+
+
+def _distinct(frame: pl.DataFrame, column: str) -> list[str]:
+    """The distinct non-null values of `column` (none if the file has no such column)."""
+    if column not in frame.columns:
+        return []
+    if frame.height <= _PYTHON_DISTINCT:
+        return [v for v in dict.fromkeys(frame.get_column(column).to_list()) if v is not None]
+    return frame.lazy().select(pl.col(column).drop_nulls().unique()).collect().to_series().to_list()
 
 
 def _mapped(column: pl.Expr, found: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:

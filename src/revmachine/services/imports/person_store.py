@@ -178,9 +178,14 @@ def save_results(
         {LINE: [p for r, p in zip(results, positions, strict=True) if r.created]},
     )
     if fresh is not None and fresh.height:
-        both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
-        # Each part is in line order already.
-        new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
+        schema_ = fresh.schema
+        if not created and all(schema_.get(c) == t for c, t in new_rows.schema.items()):
+            # Only new people, already typed: their columns as they are (no query).
+            new_rows = pl.DataFrame([fresh.get_column(c) for c in new_rows.columns])
+        else:
+            both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
+            # Each part is in line order already.
+            new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
     before = _last_id(conn) if new_rows.height else None
     # The columns themselves, not `drop` (a query with a fixed cost, ~0.1 ms).
     insert_frame(conn, _P, pl.DataFrame([new_rows.get_column(c) for c in PEOPLE_COLUMNS]))
