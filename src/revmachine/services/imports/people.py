@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -68,6 +69,7 @@ _TYPES: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us", "UTC"),
 }
 _SIMPLE = "__simple__"
+_BAD = "__bad__"
 _PERSONAL = pl.lit(pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())).implode()
 
 
@@ -97,20 +99,24 @@ def import_people(
             pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
         )
         refs = _References.load(conn, prepared.frame)
-        frame, rejections = refs.resolve(typed)
-        report.rejections.extend(rejections)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
+        # Duplicates among the rows kept: the rows `resolve` rejects are still in the frame
+        # (references, record times and this are one query), with no email here.
+        kept_email = pl.when(~pl.col(_BAD)).then(pl.col("email"))
         simple = (
             ~pl.col("email").is_in(pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode())
-            & ~pl.col("email").is_duplicated()
+            & ~kept_email.is_duplicated()
             & representable()
         )
-        frame = (
-            record_times(frame.lazy(), now)
-            .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
-            .sort(LINE)
-            .collect()
+        frame, rejections = refs.resolve(
+            typed,
+            lambda resolved: (
+                record_times(resolved, now)
+                .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+                .sort(LINE)
+            ),
         )
+        report.rejections.extend(rejections)
         progress(total // 2, total)
         simple_rows = frame[_SIMPLE]
         if simple_rows.all():
@@ -217,9 +223,14 @@ class _References:
             emails,
         )
 
-    def resolve(self, frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
+    def resolve(
+        self,
+        frame: pl.LazyFrame,
+        then: Callable[[pl.LazyFrame], pl.LazyFrame] = lambda resolved: resolved,
+    ) -> tuple[pl.DataFrame, list[RowRejection]]:
         """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
-        naming an owner, program or account that does not exist (returned as rejections).
+        naming an owner, program or account that does not exist (returned as rejections);
+        `then` adds to the same query (it sees those rows, marked in `__bad__`).
 
         An account is an existing account's domain or name (case-insensitive); without one,
         the email's domain (unless a personal one) and then the company name imply it.
@@ -249,12 +260,12 @@ class _References:
             )
         ]
         bad = pl.any_horizontal(unknown)
-        out = resolved.with_columns(bad.alias("__bad__")).collect()
-        if not out["__bad__"].any():
-            out.drop_in_place("__bad__")  # in place: `drop` would run a query
+        out = then(resolved.with_columns(bad.alias(_BAD))).collect()
+        if not out[_BAD].any():
+            out.drop_in_place(_BAD)  # in place: `drop` would run a query
             return out, []
         rejections: list[RowRejection] = []
-        named_rows = out.filter(pl.col("__bad__")).select(
+        named_rows = out.filter(pl.col(_BAD)).select(
             LINE,
             "owner",
             "program",
@@ -272,7 +283,7 @@ class _References:
             if no_account:
                 message = f"no account with domain or name '{account}'; import accounts first"
                 rejections.append(RowRejection(line, _UNKNOWN, "account", message))
-        return out.filter(~pl.col("__bad__")).drop("__bad__"), rejections
+        return out.filter(~pl.col(_BAD)).drop(_BAD), rejections
 
 
 _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
