@@ -3,7 +3,7 @@
 Baseline: `upsert_batch("people", …)` called in-process with the same records in the same
 batches (validation, merge and one transaction per batch: the floor the API adds its
 HTTP, JSON and auth to). Against it, a real uvicorn server in its own process (as
-`revmachine serve` runs it: uvloop and httptools when installed) on a local port, driven
+`revmachine serve` runs it: with uvloop and httptools) on a local port, driven
 by an httpx client in this process, so that neither shares the other's GIL:
 
 1. throughput: batches of 1,000 new leads per `POST /v1/people` (the native batch size),
