@@ -18,5 +18,10 @@ def test_api_bench_small() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "baseline: in-process upsert_batch" in out
-    assert "x baseline; goal 30,000" in out and "p99" in out
+    for label in ("in-process upsert_batch, new", "in-process upsert_batch, existing"):
+        assert label in out
+    for label in ("x 1,000, new", "x 1,000, existing"):
+        assert f"HTTP POST /v1/people {label}" in out
+    assert out.count("x baseline wall") == 2 and "(server " in out
+    assert "HTTP single-lead upsert" in out and "p99" in out
+    assert "goal: >= 30,000 new leads/s over HTTP" in out

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from revmachine.ingest.merge_frame import isoformat
+from revmachine.ingest.merge_frame import RECORD_TIME, STAMPED, isoformat, record_times
 
 
 @given(
@@ -23,3 +23,15 @@ def test_isoformat_is_pythons(times: list[dt.datetime]) -> None:
     series = pl.Series("t", aware, dtype=pl.Datetime("us", "UTC"))
     written = series.to_frame().select(isoformat(pl.col("t"))).to_series().to_list()
     assert written == [t.isoformat() for t in aware]
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)))
+def test_a_row_without_times_is_stamped_with_now_exactly(now: dt.datetime) -> None:
+    utc = pl.Datetime("us", "UTC")
+    frame = pl.DataFrame(
+        {"created_at": [None], "updated_at": [None]}, schema={"created_at": utc, "updated_at": utc}
+    )
+    aware = now.replace(tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    row = record_times(frame.lazy(), aware).collect().row(0, named=True)
+    assert row[RECORD_TIME] == aware.astimezone(dt.UTC)
+    assert row[STAMPED] is True

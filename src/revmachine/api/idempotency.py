@@ -18,12 +18,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from revmachine.api.auth import identify
+from revmachine.api.jsonbody import JsonRoute
 from revmachine.api.problems import ApiProblem
 from revmachine.api.state import ApiContext
 from revmachine.store import schema
@@ -115,8 +115,9 @@ def _finish(ctx: ApiContext, key_id: int, key: str, response: Response) -> None:
         )
 
 
-class IdempotentRoute(APIRoute):
-    """A route class that honours `Idempotency-Key` on its write methods."""
+class IdempotentRoute(JsonRoute):
+    """A route class that honours `Idempotency-Key` on its write methods (and parses
+    JSON bodies with `jsonbody.parse_json`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()

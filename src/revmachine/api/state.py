@@ -34,7 +34,9 @@ class ApiContext:
         return self.clock()
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    """The app's context (async: it does no I/O, and a sync dependency costs a hop to the
+    thread pool on every request)."""
     ctx = request.app.state.api
     assert isinstance(ctx, ApiContext)
     return ctx

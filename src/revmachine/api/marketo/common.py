@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from revmachine.api.jsonbody import parse_json
 from revmachine.api.marketo.envelope import MarketoCode
 from revmachine.api.problems import ApiProblem
 
@@ -34,7 +35,7 @@ async def params(request: Request) -> dict[str, str]:
 
 async def json_body(request: Request) -> dict[str, Any]:
     try:
-        doc = json.loads(await request.body() or b"null")
+        doc = parse_json(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise marketo_problem(MarketoCode.INVALID_JSON, "Invalid JSON") from exc
     if not isinstance(doc, dict):

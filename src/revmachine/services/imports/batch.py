@@ -9,7 +9,10 @@ and an answer per record in input order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +26,12 @@ from revmachine.store.database import Database
 MAX_BATCH = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordResult:
-    """What became of one record: `created`, `updated`, `unchanged` or `rejected`."""
+    """What became of one record: `created`, `updated`, `unchanged` or `rejected`.
+
+    Not frozen: one is made per record of every batch, and a frozen dataclass costs four
+    times as much to build (~1 ms of a 1,000-record batch)."""
 
     index: int  # 0-based position in the batch
     status: str
@@ -47,6 +53,40 @@ class BatchTooLarge(ValueError):
     pass
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = (0, 0, 0)
+#: The youngest generation's threshold while a batch runs (Python's default is 700).
+BATCH_GC_THRESHOLD = 200_000
+
+
+@contextmanager
+def gc_relaxed() -> Iterator[None]:
+    """Python's cyclic collector runs less often while any batch runs (in any thread).
+
+    Merging a batch of stored people makes tens of thousands of small objects, and the
+    collections they trigger at the default threshold were a third of the CPU time of a
+    1,000-record batch of existing people; at `BATCH_GC_THRESHOLD` they cost about what
+    turning the collector off saves. It is not turned off: a busy server whose batches
+    overlap without a gap still collects, so cyclic garbage stays bounded. The previous
+    thresholds come back when the last batch in flight ends.
+    """
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            if _gc_saved[0] < BATCH_GC_THRESHOLD:
+                gc.set_threshold(BATCH_GC_THRESHOLD, *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
+
+
 def upsert_batch(
     kind: str,
     db: Database,
@@ -65,8 +105,9 @@ def upsert_batch(
 
     if len(records) > max_batch:
         raise BatchTooLarge(f"{len(records)} records in one batch; the limit is {max_batch}")
-    table = records_table(records, KIND_FIELDS[kind], name=name)
-    report = IMPORTERS[kind](db, table, now=now, name=name, outcomes=True)
+    with gc_relaxed():
+        table = records_table(records, KIND_FIELDS[kind], name=name)
+        report = IMPORTERS[kind](db, table, now=now, name=name, outcomes=True)
     return BatchResult(kind, results_in_order(len(records), report), report)
 
 

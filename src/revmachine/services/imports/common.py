@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 from sqlalchemy import Connection, CursorResult, Table, insert, select, update
@@ -37,9 +37,11 @@ def no_progress(done: int, total: int) -> None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    """What became of one accepted row: `created`, `updated` or `unchanged`, and its id."""
+class RecordOutcome(NamedTuple):
+    """What became of one accepted row: `created`, `updated` or `unchanged`, and its id.
+
+    A named tuple: a batch makes one per record, and a frozen dataclass costs several
+    times more to build."""
 
     status: str
     id: int | None

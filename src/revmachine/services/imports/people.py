@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -68,7 +69,8 @@ _TYPES: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us", "UTC"),
 }
 _SIMPLE = "__simple__"
-_PERSONAL = pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())
+_BAD = "__bad__"
+_PERSONAL = pl.lit(pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())).implode()
 
 
 def import_people(
@@ -91,27 +93,36 @@ def import_people(
     # Every owner, program, account and person id written is looked up in this transaction.
     with db.transaction(references_resolved=True) as conn:
         run_id = start_run(conn, report, now)
-        frame = prepared.frame.with_columns(
+        # Lazy until `resolve`: every eager step is a query with a fixed cost (~0.1 ms),
+        # most of the time of a one-record API batch.
+        typed = prepared.frame.lazy().with_columns(
             pl.lit(None, dtype).alias(c) for c, dtype in _TYPES.items() if c not in prepared.frame
         )
-        refs = _References.load(conn, frame)
-        frame, rejections = refs.resolve(frame)
-        report.rejections.extend(rejections)
+        refs = _References.load(conn, prepared.frame)
         stored = {e for e, _ in lookup_keys(conn, schema.people, "email", refs.emails)}
+        # Duplicates among the rows kept: the rows `resolve` rejects are still in the frame
+        # (references, record times and this are one query), with no email here.
+        kept_email = pl.when(~pl.col(_BAD)).then(pl.col("email"))
         simple = (
-            ~pl.col("email").is_in(pl.Series(sorted(stored), dtype=pl.String()).implode())
-            & ~pl.col("email").is_duplicated()
+            ~pl.col("email").is_in(pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode())
+            & ~kept_email.is_duplicated()
             & representable()
         )
-        frame = (
-            record_times(frame.lazy(), now)
-            .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
-            .sort(LINE)
-            .collect()
+        frame, rejections = refs.resolve(
+            typed,
+            lambda resolved: (
+                record_times(resolved, now)
+                .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+                .sort(LINE)
+            ),
         )
+        report.rejections.extend(rejections)
         progress(total // 2, total)
         simple_rows = frame[_SIMPLE]
-        fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
+        if simple_rows.all():
+            fresh: pl.DataFrame | None = new_people(frame)
+        else:
+            fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
@@ -187,9 +198,9 @@ class _References:
     @classmethod
     def load(cls, conn: Connection, frame: pl.DataFrame) -> _References:
         """One statement per table for all the keys the frame names (`bulk.lookup_keys`)."""
-        columns = ("email", "owner", "program", "account", "company")
-        distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
-        emails, owners, programs, accounts, companies = distinct.row(0)
+        emails, owners, programs, accounts, companies = (
+            _distinct(frame, c) for c in ("email", "owner", "program", "account", "company")
+        )
         # Python's own case mapping, once per distinct value, as the stored keys were made.
         keys = {
             "account": {a: a.lower() for a in accounts},
@@ -212,9 +223,14 @@ class _References:
             emails,
         )
 
-    def resolve(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowRejection]]:
+    def resolve(
+        self,
+        frame: pl.LazyFrame,
+        then: Callable[[pl.LazyFrame], pl.LazyFrame] = lambda resolved: resolved,
+    ) -> tuple[pl.DataFrame, list[RowRejection]]:
         """`frame` with `owner_id`, `acquisition_program_id` and `account_id`, less the rows
-        naming an owner, program or account that does not exist (returned as rejections).
+        naming an owner, program or account that does not exist (returned as rejections);
+        `then` adds to the same query (it sees those rows, marked in `__bad__`).
 
         An account is an existing account's domain or name (case-insensitive); without one,
         the email's domain (unless a personal one) and then the company name imply it.
@@ -224,10 +240,10 @@ class _References:
         domain = pl.col("email").str.split("@").list.last()
         named = pl.coalesce(_mapped(account_key, self.domains), _mapped(account_key, self.names))
         implied = pl.coalesce(
-            pl.when(~domain.is_in(_PERSONAL.implode())).then(_mapped(domain, self.domains)),
+            pl.when(~domain.is_in(_PERSONAL)).then(_mapped(domain, self.domains)),
             _mapped(company_key, self.names),
         )
-        resolved = frame.lazy().with_columns(
+        resolved = frame.with_columns(
             _mapped(pl.col("owner"), self.owners).alias("owner_id"),
             _mapped(pl.col("program"), self.programs).alias("acquisition_program_id"),
             pl.when(pl.col("account").is_not_null())
@@ -244,11 +260,12 @@ class _References:
             )
         ]
         bad = pl.any_horizontal(unknown)
-        frame = resolved.with_columns(bad.alias("__bad__")).collect()
-        if not frame["__bad__"].any():
-            return frame.drop("__bad__"), []
+        out = then(resolved.with_columns(bad.alias(_BAD))).collect()
+        if not out[_BAD].any():
+            out.drop_in_place(_BAD)  # in place: `drop` would run a query
+            return out, []
         rejections: list[RowRejection] = []
-        named_rows = frame.filter(pl.col("__bad__")).select(
+        named_rows = out.filter(pl.col(_BAD)).select(
             LINE,
             "owner",
             "program",
@@ -266,10 +283,22 @@ class _References:
             if no_account:
                 message = f"no account with domain or name '{account}'; import accounts first"
                 rejections.append(RowRejection(line, _UNKNOWN, "account", message))
-        return frame.filter(~pl.col("__bad__")).drop("__bad__"), rejections
+        return out.filter(~pl.col(_BAD)).drop(_BAD), rejections
 
 
 _UNKNOWN = RejectCode.UNKNOWN_REFERENCE
+#: Rows up to which distinct values are found in Python: a polars query has a fixed cost
+#: (~0.5 ms) that a set of a few thousand values does not reach.
+_PYTHON_DISTINCT = 10_000
+
+
+def _distinct(frame: pl.DataFrame, column: str) -> list[str]:
+    """The distinct non-null values of `column` (none if the file has no such column)."""
+    if column not in frame.columns:
+        return []
+    if frame.height <= _PYTHON_DISTINCT:
+        return [v for v in dict.fromkeys(frame.get_column(column).to_list()) if v is not None]
+    return frame.lazy().select(pl.col(column).drop_nulls().unique()).collect().to_series().to_list()
 
 
 def _mapped(column: pl.Expr, found: dict[str, Any], dtype: pl.DataType | None = None) -> pl.Expr:

@@ -178,11 +178,18 @@ def save_results(
         {LINE: [p for r, p in zip(results, positions, strict=True) if r.created]},
     )
     if fresh is not None and fresh.height:
-        both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
-        # Each part is in line order already.
-        new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
-    insert_frame(conn, _P, new_rows.drop(LINE))
-    ids = dict(lookup_keys(conn, _P, "email", new_rows["email"].to_list()))
+        schema_ = fresh.schema
+        if not created and all(schema_.get(c) == t for c, t in new_rows.schema.items()):
+            # Only new people, already typed: their columns as they are (no query).
+            new_rows = pl.DataFrame([fresh.get_column(c) for c in new_rows.columns])
+        else:
+            both = [new_rows.lazy(), fresh.lazy().select(new_rows.columns).cast(new_rows.schema)]
+            # Each part is in line order already.
+            new_rows = pl.concat(both).sort(LINE).collect() if created else both[1].collect()
+    before = _last_id(conn) if new_rows.height else None
+    # The columns themselves, not `drop` (a query with a fixed cost, ~0.1 ms).
+    insert_frame(conn, _P, pl.DataFrame([new_rows.get_column(c) for c in PEOPLE_COLUMNS]))
+    ids = _created_ids(conn, new_rows["email"].to_list(), before)
     for r in created:
         r.state.id = ids[r.state.email]
     if rewrite:
@@ -213,6 +220,35 @@ def save_results(
     return Saved(
         len(created) + (fresh.height if fresh is not None else 0), len(changed), unchanged, ids
     )
+
+
+def _last_id(conn: Connection) -> int | None:
+    """On SQLite, the highest person id before an insert (None elsewhere)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return int(_sqlite(conn).execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0])
+
+
+def _sqlite(conn: Connection) -> Any:
+    """The sqlite3 connection under `conn` (no SQLAlchemy statement overhead)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    return raw
+
+
+def _created_ids(conn: Connection, emails: list[str], after: int | None) -> dict[str, int]:
+    """The id of each person just inserted, by email.
+
+    On SQLite this transaction holds the write lock, so the people with an id above the
+    highest one before the insert are exactly those it inserted: read as one range of the
+    table (half the CPU of looking 1,000 emails up in the index). Anything else, or a
+    count that does not match, looks the emails up."""
+    if after is not None:
+        rows = _sqlite(conn).execute("SELECT email, id FROM people WHERE id > ?", (after,))
+        found = dict(rows.fetchall())
+        if len(found) == len(emails):
+            return found
+    return dict(lookup_keys(conn, _P, "email", emails))
 
 
 def people_frame(
