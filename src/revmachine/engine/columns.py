@@ -95,16 +95,14 @@ def process_columns(
     engine: Engine, states: Sequence[JourneyState], acts: ActivityColumns
 ) -> ColumnResult:
     """Apply each person's activities to their state, as `engine.process(state, events)`
-    would: the states are updated in place. Each person must already be in a stage, and
-    their activities must all come after what their state has seen (`OutOfOrderInput`)."""
+    would: the states are updated in place. Each person's activities must all come after
+    what their state has seen (`OutOfOrderInput`)."""
     if not supports(engine):
         raise ValueError("the column-wise engine does not handle caps or activity windows")
     n, people = len(acts), len(states)
     owner, t = acts.owner, acts.t
     for state in states:
         engine._check_version(state)
-        if state.stage is None:
-            raise ValueError(f"person {state.person_id} has no stage yet; process an input first")
     _check_order(states, acts)
     counts = np.bincount(owner, minlength=people).astype(np.int64)
     starts = np.cumsum(counts) - counts
@@ -133,9 +131,9 @@ def process_columns(
     depth = max((len(rules) for _, rules in keys), default=0)
     rule_group = np.full((depth, len(keys)), -2, dtype=np.int64)
     rule_points = np.zeros((depth, len(keys)), dtype=np.float64)
-    for p, (_, rules) in enumerate(keys):
+    for q, (_, rules) in enumerate(keys):
         for j, rule in enumerate(rules):
-            rule_group[j, p], rule_points[j, p] = rule.group, rule.points
+            rule_group[j, q], rule_points[j, q] = rule.group, rule.points
     described = [
         engine.describe_awards(type_, [(r, r.points) for r in rules]) for type_, rules in keys
     ]
@@ -242,6 +240,7 @@ def process_columns(
 
     # 4. the scalar lifecycle at those activities
     transitions: list[list[Transition]] = []
+    due = timer_due.tolist()
     state_at = _StateAt(initial, value_after, updated_after, permanent_after, engaged_after, groups)
     for k, state in enumerate(states):
         out: list[Transition] = []
@@ -252,14 +251,17 @@ def process_columns(
             continue
         i = a
         while i < b:
-            assert state.stage is not None
-            j = int(following[stage_codes[state.stage]][i])
+            # a person seen for the first time enters the cycle at their first activity
+            j = i if state.stage is None else int(following[stage_codes[state.stage]][i])
             if j >= b:
                 break
             tj = int(t[j])
-            state_at.set(state, k, j - 1 if j > a else None)
-            lifecycle.fire_timers(state, tj, out)
+            if due[j] and state.stage is not None and lifecycle.timers[state.stage]:
+                state_at.set(state, k, j - 1 if j > a else None)
+                lifecycle.fire_timers(state, tj, out)
             state.watermark = (tj, EVENT_RANK, acts.event_id[j])
+            if state.stage is None:
+                lifecycle.enter(state, tj, out)
             state_at.set(state, k, j)
             event = Event(
                 acts.event_id[j], acts.type[j], from_micros(tj), acts.attributes[j], acts.program[j]
@@ -289,8 +291,10 @@ def _check_order(states: Sequence[JourneyState], acts: ActivityColumns) -> None:
     n = len(acts)
     if n > 1 and bool(np.any(np.diff(owner) < 0)):
         raise ValueError("activity columns must be sorted by owner")
-    first = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1]))) if n else []
-    for i in np.asarray(first).tolist():
+    first: list[int] = (
+        np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1]))).tolist() if n else []
+    )
+    for i in first:
         mark = states[int(owner[i])].watermark
         key = (int(t[i]), EVENT_RANK, ids[i])
         if mark is not None and key <= mark:

@@ -21,7 +21,7 @@ from test_engine_incremental import FACTS, REVENUE, SCORING, histories
 
 from revmachine.config import default_workspace
 from revmachine.config.workspace import make_workspace
-from revmachine.engine import Engine, Event, FactsChanged, ScoreChange, to_dict
+from revmachine.engine import Engine, Event, FactsChanged, Input, ScoreChange, to_dict
 from revmachine.engine.columns import ActivityColumns, process_columns, supports
 from revmachine.engine.instants import to_micros
 
@@ -122,8 +122,11 @@ def test_columns_give_what_the_scalar_engine_gives(
     for k in range(people):
         facts = data.draw(st.sampled_from(FACTS))
         # what processing does: the person enters the cycle with their fields at creation
-        prefix = [FactsChanged("facts:created", T0, facts), *data.draw(histories(grid, slots))]
-        last = max(i.occurred_at for i in prefix)
+        # (or, with no input yet, at their first activity)
+        prefix: list[Input] = []
+        if data.draw(st.booleans()):
+            prefix = [FactsChanged("facts:created", T0, facts), *data.draw(histories(grid, slots))]
+        last = max((i.occurred_at for i in prefix), default=T0)
         pause = last + grid * data.draw(st.integers(0, 40))
         one, two = engine.new_state(k, facts), engine.new_state(k, facts)
         for state in (one, two):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal, or_, select, union
 
@@ -40,8 +41,16 @@ from revmachine.engine import (
     from_dict,
     to_dict,
 )
+from revmachine.engine.columns import EVENT_RANK, ActivityColumns, process_columns, supports
+from revmachine.engine.inputs import Input, order_key
 from revmachine.engine.instants import from_micros, to_micros
-from revmachine.services.cycle.inputs import Cursors, PersonInputs, load_people_inputs
+from revmachine.services.cycle.inputs import (
+    ActivityRows,
+    Cursors,
+    PersonInputs,
+    load_activity_columns,
+    load_people_inputs,
+)
 from revmachine.services.cycle.versions import adopt
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts
@@ -183,53 +192,181 @@ def _process_batch(
             select(js.c.person_id, js.c.model_version, js.c.state).where(js.c.person_id.in_(ids))
         )
     }
+    columnar = supports(engine)
     current = [pid for pid in ids if pid in stored and stored[pid][0] == engine.version]
     horizons = {pid: h for pid in current if (h := _horizon(stored[pid][1])) is not None}
     new_inputs = load_people_inputs(
-        conn, current, after=cursors, horizons=horizons, predictions=predictions
+        conn,
+        current,
+        after=cursors,
+        horizons=horizons,
+        predictions=predictions,
+        activities=not columnar,
     )
-    states: dict[int, JourneyState] = {}
+    rows = load_activity_columns(conn, current, cursors.activities) if columnar else None
     replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
-    moves: list[Transition] = []
-    scores: list[ScoreChange] = []
-    for pid in current:
-        state = from_dict(stored[pid][1])
-        person = new_inputs[pid]
-        try:
-            result = engine.process(state, person.inputs)
-        except OutOfOrderInput:
-            replace_from[pid] = min(i.occurred_at for i in person.inputs)
-            continue
-        summary.inputs += len(person.inputs)
-        timers = _advance(engine, state, now)
-        moves.extend(result.transitions + timers.transitions)
-        scores.extend(result.score_changes)
-        states[pid] = state
-        summary.incremental += 1
+    todo = [(pid, from_dict(stored[pid][1]), new_inputs[pid].inputs) for pid in current]
+    runs, late = _run(engine, todo, rows, now)
+    replace_from.update(late)
+    summary.incremental += len(runs)
     for pid in ids:
         if pid in stored and stored[pid][0] != engine.version:
             replace_from[pid] = _horizon(stored[pid][1])
         elif pid not in stored:
             replace_from[pid] = None
-    replayed = load_people_inputs(conn, sorted(replace_from), predictions=predictions)
+    again = sorted(replace_from)
+    replayed = load_people_inputs(conn, again, predictions=predictions, activities=not columnar)
+    rows = load_activity_columns(conn, again) if columnar else None
     previous_stage = _stages_before(conn, replace_from)
+    fresh = [
+        (pid, engine.new_state(pid, replayed[pid].facts), replayed[pid].inputs) for pid in again
+    ]
+    replays, _ = _run(engine, fresh, rows, now)
+    summary.replayed += len(replays)
     for pid, since in replace_from.items():
-        person = replayed[pid]
-        state, result = _replay(engine, person, now)
-        summary.inputs += len(person.inputs)
-        kept = _from(result, since)
-        if since is not None and pid in stored and stored[pid][0] != engine.version:
-            kept = _bridge(engine, pid, since, previous_stage.get(pid), result) + kept
-        moves.extend(kept.transitions)
-        scores.extend(kept.score_changes)
-        states[pid] = state
-        summary.replayed += 1
+        run = replays[pid]
+        if since is None:
+            continue
+        run.transitions = [t for t in run.transitions if t.occurred_at >= since]
+        run.changes = [c for c in run.changes if c.occurred_at >= since]
+        if pid in stored and stored[pid][0] != engine.version:
+            result = ProcessResult(tuple(replays[pid].all_transitions))
+            bridge = _bridge(engine, pid, since, previous_stage.get(pid), result)
+            run.transitions[:0] = bridge.transitions
+    moves = [t for run in (*runs.values(), *replays.values()) for t in run.transitions]
+    scores = [c for run in (*runs.values(), *replays.values()) for c in run.changes]
+    frames = [
+        f
+        for f in (_column_scores(runs, {}), _column_scores(replays, replace_from))
+        if f is not None
+    ]
+    summary.inputs += sum(run.inputs for run in (*runs.values(), *replays.values()))
+    states = {pid: run.state for pid, run in (*runs.items(), *replays.items())}
     _delete_derived(conn, replace_from)
-    _insert_results(conn, moves, scores, now)
+    written = _insert_results(conn, engine.version, moves, scores, now, frames)
     refresh_spells(conn, [*replace_from, *{t.person_id for t in moves}])
     _save_states(conn, states, engine, now)
     summary.transitions += len(moves)
-    summary.score_changes += len(scores)
+    summary.score_changes += written
+
+
+@dataclass
+class _Run:
+    """One person's results in a batch: transitions in time order, the score changes of
+    the scalar engine as objects and of the column-wise engine as rows of `frame`."""
+
+    state: JourneyState
+    transitions: list[Transition]
+    all_transitions: list[Transition]  # before any cut at the replacement point
+    changes: list[ScoreChange]
+    inputs: int
+    frame: pl.DataFrame | None = None
+
+
+def _run(
+    engine: Engine,
+    todo: Sequence[tuple[int, JourneyState, list[Input]]],
+    rows: ActivityRows | None,
+    now: dt.datetime,
+) -> tuple[dict[int, _Run], dict[int, dt.datetime]]:
+    """Bring each person's state up to date with their inputs and, from `rows`, their
+    activities, then let time pass up to `now`. The activities go through the column-wise
+    engine, all people together, when the person's other inputs (fields, deals, decisions)
+    all come before them — the common case; otherwise through the scalar engine with the
+    rest. Returns the runs and, for people with an input before what their state has seen,
+    the time to replay them from."""
+    runs: dict[int, _Run] = {}
+    late: dict[int, dt.datetime] = {}
+    columns: list[tuple[int, JourneyState, int, int]] = []
+    for pid, state, inputs in todo:
+        lo, hi = rows.span(pid) if rows is not None else (0, 0)
+        if (
+            rows is not None
+            and lo < hi
+            and inputs
+            and max(map(order_key, inputs)) >= _key(rows, lo)
+        ):
+            inputs = [*inputs, *rows.events(lo, hi)]
+            lo = hi
+        try:
+            result = engine.process(state, inputs) if inputs else ProcessResult()
+            if (
+                rows is not None
+                and lo < hi
+                and state.watermark is not None
+                and _key(rows, lo) <= state.watermark
+            ):
+                raise OutOfOrderInput(_key(rows, lo), state.watermark)
+        except OutOfOrderInput:
+            times = [i.occurred_at for i in inputs]
+            if rows is not None and lo < hi:
+                times.append(from_micros(int(rows.t[lo])))
+            late[pid] = min(times)
+            continue
+        moves = list(result.transitions)
+        runs[pid] = _Run(state, moves, moves, list(result.score_changes), len(inputs) + hi - lo)
+        if lo < hi:
+            columns.append((pid, state, lo, hi))
+    if columns and rows is not None:
+        picked = np.concatenate([np.arange(lo, hi) for _, _, lo, hi in columns])
+        owner = np.repeat(np.arange(len(columns)), [hi - lo for _, _, lo, hi in columns])
+        ix = picked.tolist()
+        acts = ActivityColumns(
+            owner=owner.astype(np.int64),
+            t=rows.t[picked],
+            type=[rows.type[i] for i in ix],
+            event_id=[rows.event_id[i] for i in ix],
+            attributes=[rows.attributes[i] for i in ix],
+            program=[rows.program[i] for i in ix],
+        )
+        done = process_columns(engine, [state for _, state, _, _ in columns], acts)
+        for (pid, _, _, _), moves in zip(columns, done.transitions, strict=True):
+            runs[pid].transitions.extend(moves)
+        pids = np.array([pid for pid, _, _, _ in columns], dtype=np.int64)
+        frame = pl.DataFrame(
+            {
+                "person_id": pids[done.owner],
+                "occurred_at": done.t,
+                "fit": done.fit,
+                "behavior": done.behavior,
+                "total": done.total,
+                "reason": done.reason,
+                "rule": done.rule,
+                "event_id": done.event_id,
+            },
+            schema_overrides={"person_id": pl.Int64, "occurred_at": pl.Int64},
+        )
+        runs[columns[0][0]].frame = frame  # one frame for the batch, on its first person
+    for run in runs.values():
+        run.transitions.extend(_advance(engine, run.state, now).transitions)
+    return runs, late
+
+
+def _key(rows: ActivityRows, i: int) -> tuple[int, int, str]:
+    return (int(rows.t[i]), EVENT_RANK, rows.event_id[i])
+
+
+def _column_scores(
+    runs: dict[int, _Run], since: dict[int, dt.datetime | None]
+) -> pl.DataFrame | None:
+    """The column-wise engine's score changes of `runs`, those before each person's
+    replacement point left out."""
+    frames = [run.frame for run in runs.values() if run.frame is not None]
+    if not frames:
+        return None
+    frame = pl.concat(frames)
+    cuts = {pid: to_micros(at) for pid, at in since.items() if at is not None}
+    if cuts:
+        limit = pl.DataFrame(
+            {"person_id": list(cuts), "since": list(cuts.values())},
+            schema={"person_id": pl.Int64, "since": pl.Int64},
+        )
+        frame = (
+            frame.join(limit, on="person_id", how="left", maintain_order="left")
+            .filter(pl.col("since").is_null() | (pl.col("occurred_at") >= pl.col("since")))
+            .drop("since")
+        )
+    return frame
 
 
 def _horizon(state: dict[str, Any]) -> dt.datetime | None:
@@ -322,8 +459,13 @@ def _delete_derived(conn: Connection, replace_from: dict[int, dt.datetime | None
 
 
 def _insert_results(
-    conn: Connection, moves: list[Transition], scores: list[ScoreChange], now: dt.datetime
-) -> None:
+    conn: Connection,
+    version: str,
+    moves: list[Transition],
+    scores: list[ScoreChange],
+    now: dt.datetime,
+    frames: Sequence[pl.DataFrame] = (),
+) -> int:
     """Append the history rows through the bulk path (a million score changes through
     SQLAlchemy's per-row parameter processing took half a minute)."""
     utc = pl.Datetime("us", "UTC")
@@ -343,23 +485,43 @@ def _insert_results(
         insert_frame_ignoring_conflicts(
             conn, schema.stage_transitions, frame, "id", constants={"recorded_at": now}
         )
-    if scores:
-        frame = pl.DataFrame(
+    parts = [
+        pl.DataFrame(
             {
                 "person_id": [c.person_id for c in scores],
-                "occurred_at": _utc_series([c.occurred_at for c in scores]),
+                "occurred_at": [to_micros(c.occurred_at) for c in scores],
                 "fit": [c.fit for c in scores],
                 "behavior": [c.behavior for c in scores],
                 "total": [c.total for c in scores],
                 "reason": [c.reason for c in scores],
                 "rule": [c.rule for c in scores],
-                "model_version": [c.model_version for c in scores],
             },
-            schema_overrides={"fit": pl.Float64, "behavior": pl.Float64, "total": pl.Float64},
+            schema=_SCORE_COLUMNS,
         )
+    ]
+    parts.extend(f.select(list(_SCORE_COLUMNS)).cast(_SCORE_COLUMNS) for f in frames)
+    frame = pl.concat(parts).with_columns(
+        pl.col("occurred_at").cast(pl.Datetime("us", "UTC")),
+        pl.lit(version).alias("model_version"),
+    )
+    if frame.height:
         insert_frame_ignoring_conflicts(
             conn, schema.score_changes, frame, "id", constants={"recorded_at": now}
         )
+    return frame.height
+
+
+_SCORE_COLUMNS = pl.Schema(
+    {
+        "person_id": pl.Int64(),
+        "occurred_at": pl.Int64(),  # microseconds, UTC
+        "fit": pl.Float64(),
+        "behavior": pl.Float64(),
+        "total": pl.Float64(),
+        "reason": pl.String(),
+        "rule": pl.String(),
+    }
+)
 
 
 def _save_states(
