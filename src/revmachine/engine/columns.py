@@ -112,21 +112,20 @@ def process_columns(
 
     # 1. the awards of each activity (rule filters run once per event only where a rule has
     # one), as up to `depth` (group, points) pairs applied in the order of the rules
+    codes: dict[str, int] = {}
+    type_code = np.array([codes.setdefault(x, len(codes)) for x in acts.type], dtype=np.int64)
+    index_of = {x: np.flatnonzero(type_code == c) for x, c in codes.items()}
     patterns: dict[tuple[str, tuple[CompiledBehaviorRule, ...]], int] = {}
-    plain: dict[str, int] = {}
     pattern_of = np.empty(n, dtype=np.int64)
-    for i, (type_, attributes, program) in enumerate(
-        zip(acts.type, acts.attributes, acts.program, strict=True)
-    ):
-        found = plain.get(type_)
-        if found is None:
-            rules = scoring.rules_by_type.get(type_, ())
-            if any(r.match is not None for r in rules):
-                rules = tuple(r for r in rules if r.match is None or r.match(attributes, program))
-                found = patterns.setdefault((type_, rules), len(patterns))
-            else:
-                found = plain[type_] = patterns.setdefault((type_, rules), len(patterns))
-        pattern_of[i] = found
+    for type_, ix in index_of.items():
+        rules = scoring.rules_by_type.get(type_, ())
+        if not any(r.match is not None for r in rules):
+            pattern_of[ix] = patterns.setdefault((type_, rules), len(patterns))
+            continue
+        for i in ix.tolist():
+            attributes, program = acts.attributes[i], acts.program[i]
+            kept = tuple(r for r in rules if r.match is None or r.match(attributes, program))
+            pattern_of[i] = patterns.setdefault((type_, kept), len(patterns))
     keys = list(patterns)
     depth = max((len(rules) for _, rules in keys), default=0)
     rule_group = np.full((depth, len(keys)), -2, dtype=np.int64)
@@ -157,7 +156,8 @@ def process_columns(
         engaged_at.copy(),
     )
     ignored = lifecycle.ignored_activity_types
-    engagement = np.array([type_ not in ignored for type_ in acts.type], dtype=np.bool_)
+    engaging = np.array([x not in ignored for x in codes], dtype=np.bool_)
+    engagement = engaging[type_code] if n else np.zeros(0, dtype=np.bool_)
     value_after = [np.empty(n, dtype=np.float64) for _ in range(groups)]
     updated_after = [np.empty(n, dtype=np.int64) for _ in range(groups)]
     permanent_after = np.empty(n, dtype=np.float64)
@@ -213,18 +213,17 @@ def process_columns(
     )
     anchor_before = np.maximum(engaged_before, entered[owner])  # ≤ the true anchor
     anchor_at = np.where(engagement, t, anchor_before)
-    timers = [q for qs in lifecycle.timers.values() for q in qs]
-    # a timer can fall due before an activity only that long after the anchor
-    timer_due = (t - anchor_before) >= min(timers) if timers else np.zeros(n, dtype=np.bool_)
-    by_type: dict[str, list[int]] = {}
-    for i, type_ in enumerate(acts.type):
-        by_type.setdefault(type_, []).append(i)
-    index_of = {type_: np.array(ix, dtype=np.int64) for type_, ix in by_type.items()}
+    # a stage's timer can fall due before an activity only that long after the anchor
+    since_anchor = t - anchor_before
     columns = _Columns(states, acts, owner, t, fit, ceiling, anchor_at)
     stage_codes = {name: code for code, name in enumerate(lifecycle.stages)}
     following: list[Ints] = []
+    due: list[list[bool] | None] = []  # per stage with timers: may one fall due before
     for stage in lifecycle.stages:
-        active = timer_due.copy()
+        timers = lifecycle.timers[stage]
+        timer_due = since_anchor >= min(timers) if timers else np.zeros(n, dtype=np.bool_)
+        due.append(timer_due.tolist() if timers else None)
+        active = timer_due
         for type_, ix in index_of.items():
             key = (Event, type_)
             tried = lifecycle._candidates[stage].get(key)
@@ -240,7 +239,6 @@ def process_columns(
 
     # 4. the scalar lifecycle at those activities
     transitions: list[list[Transition]] = []
-    due = timer_due.tolist()
     state_at = _StateAt(initial, value_after, updated_after, permanent_after, engaged_after, groups)
     for k, state in enumerate(states):
         out: list[Transition] = []
@@ -256,7 +254,8 @@ def process_columns(
             if j >= b:
                 break
             tj = int(t[j])
-            if due[j] and state.stage is not None and lifecycle.timers[state.stage]:
+            stage_due = due[stage_codes[state.stage]] if state.stage is not None else None
+            if stage_due is not None and stage_due[j]:
                 state_at.set(state, k, j - 1 if j > a else None)
                 lifecycle.fire_timers(state, tj, out)
             state.watermark = (tj, EVENT_RANK, acts.event_id[j])
