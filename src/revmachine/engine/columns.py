@@ -239,7 +239,9 @@ def process_columns(
 
     # 4. the scalar lifecycle at those activities
     transitions: list[list[Transition]] = []
-    state_at = _StateAt(initial, value_after, updated_after, permanent_after, engaged_after, groups)
+    state_at = _StateAt(initial, value_after, updated_after, permanent_after, engaged_after)
+    times = t.tolist()
+    entry = stage_codes[lifecycle.entry]
     for k, state in enumerate(states):
         out: list[Transition] = []
         transitions.append(out)
@@ -248,19 +250,23 @@ def process_columns(
         if a == b:
             continue
         i = a
+        if state.stage is None:  # seen for the first time: enters the cycle at once
+            state.watermark = (times[a], EVENT_RANK, acts.event_id[a])
+            lifecycle.enter(state, times[a], out)
+            if following[entry][a] != a:  # and the activity moves them no further
+                i = a + 1
         while i < b:
-            # a person seen for the first time enters the cycle at their first activity
-            j = i if state.stage is None else int(following[stage_codes[state.stage]][i])
+            assert state.stage is not None
+            code = stage_codes[state.stage]
+            j = int(following[code][i])
             if j >= b:
                 break
-            tj = int(t[j])
-            stage_due = due[stage_codes[state.stage]] if state.stage is not None else None
+            tj = times[j]
+            stage_due = due[code]
             if stage_due is not None and stage_due[j]:
                 state_at.set(state, k, j - 1 if j > a else None)
                 lifecycle.fire_timers(state, tj, out)
             state.watermark = (tj, EVENT_RANK, acts.event_id[j])
-            if state.stage is None:
-                lifecycle.enter(state, tj, out)
             state_at.set(state, k, j)
             event = Event(
                 acts.event_id[j], acts.type[j], from_micros(tj), acts.attributes[j], acts.program[j]
@@ -268,7 +274,7 @@ def process_columns(
             lifecycle.evaluate(state, tj, event, out)
             i = j + 1
         state_at.set(state, k, b - 1)
-        state.watermark = (int(t[b - 1]), EVENT_RANK, acts.event_id[b - 1])
+        state.watermark = (times[b - 1], EVENT_RANK, acts.event_id[b - 1])
 
     return ColumnResult(
         transitions=transitions,
@@ -353,7 +359,9 @@ class _Columns:
 
 class _StateAt:
     """Sets a person's state to what the scalar engine holds right after one of their
-    activities (or before the first): the score's sums and times, the last engagement."""
+    activities (or before the first): the score's sums and times, the last engagement.
+    The columns are held as Python lists: a person's state is set at every activity the
+    lifecycle looks at, and list items cost a fraction of numpy scalars."""
 
     def __init__(
         self,
@@ -362,27 +370,30 @@ class _StateAt:
         updated: list[Ints],
         permanent: Floats,
         engaged: Ints,
-        groups: int,
     ) -> None:
-        self.initial = initial
-        self.value, self.updated, self.permanent, self.engaged = value, updated, permanent, engaged
-        self.groups = range(groups)
+        value0, updated0, permanent0, engaged0 = initial
+        self.before = (
+            [list(z) for z in zip(*(v.tolist() for v in value0), strict=True)],
+            [list(z) for z in zip(*(u.tolist() for u in updated0), strict=True)],
+            permanent0.tolist(),
+            engaged0.tolist(),
+        )
+        self.value = [v.tolist() for v in value]
+        self.updated = [u.tolist() for u in updated]
+        self.permanent = permanent.tolist()
+        self.engaged = engaged.tolist()
 
     def set(self, state: JourneyState, k: int, i: int | None) -> None:
         score = state.score
         if i is None:
-            value, updated, permanent, engaged = self.initial
-            row = k
+            values, updated, permanent, engaged = self.before
+            score.values = list(values[k])
+            score.updated = list(updated[k])
+            score.permanent = permanent[k]
+            last = engaged[k]
         else:
-            value, updated, permanent, engaged = (
-                self.value,
-                self.updated,
-                self.permanent,
-                self.engaged,
-            )
-            row = i
-        score.values = [float(value[g][row]) for g in self.groups]
-        score.updated = [int(updated[g][row]) for g in self.groups]
-        score.permanent = float(permanent[row])
-        last = int(engaged[row])
+            score.values = [v[i] for v in self.value]
+            score.updated = [u[i] for u in self.updated]
+            score.permanent = self.permanent[i]
+            last = self.engaged[i]
         state.last_engagement_at = None if last == NEVER else last
