@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from revmachine.engine.collector import cyclic_gc_paused
 from revmachine.engine.inputs import Event
 from revmachine.engine.instants import from_micros
 from revmachine.engine.journey import Engine, OutOfOrderInput
@@ -99,6 +100,11 @@ def process_columns(
     what their state has seen (`OutOfOrderInput`)."""
     if not supports(engine):
         raise ValueError("the column-wise engine does not handle caps or activity windows")
+    with cyclic_gc_paused():
+        return _process(engine, states, acts)
+
+
+def _process(engine: Engine, states: Sequence[JourneyState], acts: ActivityColumns) -> ColumnResult:
     n, people = len(acts), len(states)
     owner, t = acts.owner, acts.t
     for state in states:

@@ -21,10 +21,8 @@ the next run starts where the last good one ended.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +41,7 @@ from revmachine.engine import (
     from_dict,
     to_dict,
 )
+from revmachine.engine.collector import cyclic_gc_paused
 from revmachine.engine.columns import EVENT_RANK, ActivityColumns, process_columns, supports
 from revmachine.engine.inputs import Input, order_key
 from revmachine.engine.instants import Micros, from_micros, to_micros
@@ -87,7 +86,7 @@ def process(
 ) -> ProcessSummary:
     """Bring every person with news up to date under `workspace`, as of `now`."""
     engine = Engine(workspace)
-    with db.transaction() as conn, _cyclic_gc_paused():
+    with db.transaction() as conn, cyclic_gc_paused():
         live = adopt(conn, workspace, now)
         cursors = read_cursors(conn)
         heads = _heads(conn)
@@ -112,22 +111,6 @@ def process(
             if stage is not None
         }
     return summary
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for the run. A run allocates a few objects per input
-    and per person (states, facts, rows), none of them in reference cycles, and each
-    collection of the oldest generation walks every object alive — the caller's too —
-    which cost about a tenth of a run (bench/scoring.py). Reference counting still frees
-    everything; the collector runs again as soon as the run ends, even on failure."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_cursors(conn: Connection) -> Cursors:
