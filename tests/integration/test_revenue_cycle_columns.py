@@ -40,7 +40,7 @@ from revmachine.store.database import Database
 
 # more activities, so that people cross the thresholds, go quiet and come back
 MORE = [
-    (f"m{i:02d}", who, kind, (T0 + dt.timedelta(days=3 * i, hours=i % 5)).isoformat())
+    (f"m{i:02d}", who, kind, (T0 + dt.timedelta(days=5 + 3 * i, hours=i % 5)).isoformat())
     for i, (who, kind) in enumerate(
         [
             ("kid@gmail.com", "web_visit"),
@@ -54,6 +54,11 @@ MORE = [
         ]
         * 3
     )
+] + [
+    # at one instant: the engine orders by event id, whatever the order of the rows
+    ("tie-b", "quiet@umbrella.com", "demo_request", "2025-03-21T08:00:00+00:00"),
+    ("tie-a", "quiet@umbrella.com", "web_visit", "2025-03-21T08:00:00+00:00"),
+    ("tie-c", "quiet@umbrella.com", "content_download", "2025-03-21T08:00:00+00:00"),
 ]
 
 
