@@ -22,6 +22,7 @@ from typing import Protocol
 
 from revmachine.config.durations import format_duration
 from revmachine.config.revenue_model import Condition, ScoreThreshold
+from revmachine.engine.facts import PersonFacts
 from revmachine.engine.inputs import Event, Input, OpportunityEvent, SalesDecision
 from revmachine.engine.instants import Micros, span_micros
 from revmachine.engine.predicates import (
@@ -61,10 +62,27 @@ def _any_input(key: TriggerKey) -> bool:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """What a condition tests, for the column-wise engine (`engine/columns.py`) to tell,
+    for whole columns of activities at once, where the condition cannot hold. Each field
+    is a sufficient reason for "does not hold" that `evaluate` agrees with; a condition
+    with no shape is assumed to hold."""
+
+    # score: does not hold when fit < bounds[0], or ceiling < bounds[1], or
+    # fit + ceiling < bounds[2] (the same shortcut `evaluate` takes)
+    bounds: tuple[float, float, float] | None = None
+    quiet: Micros | None = None  # no_engagement: does not hold within `quiet` of the anchor
+    person: Callable[[PersonFacts], bool] | None = None  # person: holds only when true
+    match: AttributeTest | None = None  # activity: holds only when its filter matches
+    windowed: bool = False  # counts activity windows (the column-wise engine leaves these)
+
+
+@dataclass(frozen=True)
 class CompiledCondition:
     evaluate: Evaluator
     # False when no input with that key can make the condition hold (whatever the state)
     can_fire_on: Callable[[TriggerKey], bool] = _any_input
+    shape: Shape = field(default_factory=Shape)
 
 
 @dataclass(frozen=True)
@@ -124,7 +142,7 @@ def _score(condition: Condition, ctx: CompileContext) -> CompiledCondition:
         values = {"fit": fit, "behavior": behavior, "total": fit + behavior}
         return label + ", ".join(f"{n} {values[n]:.1f} ≥ {b:g}" for n, b in minimums)
 
-    return CompiledCondition(holds)
+    return CompiledCondition(holds, shape=Shape(bounds=(fit_bound, behavior_bound, total_bound)))
 
 
 def _activity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
@@ -150,7 +168,7 @@ def _activity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
                 return False
             return key[1] in types if types else is_engagement(key[1])
 
-        return CompiledCondition(triggered, can_fire_on)
+        return CompiledCondition(triggered, can_fire_on, Shape(match=match))
     tracker = WindowTracker(len(ctx.trackers), types, match, spec.count)
     ctx.trackers.append(tracker)
     within = span_micros(spec.within)
@@ -162,14 +180,16 @@ def _activity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
             return reason
         return None
 
-    return CompiledCondition(windowed)
+    return CompiledCondition(windowed, shape=Shape(windowed=True))
 
 
 def _person(condition: Condition, ctx: CompileContext) -> CompiledCondition:
     assert condition.person is not None
     test = compile_predicate(condition.person, ctx.lists)
     shown = describe_predicate(condition.person)
-    return CompiledCondition(lambda state, t, trigger: shown if test(state.facts) else None)
+    return CompiledCondition(
+        lambda state, t, trigger: shown if test(state.facts) else None, shape=Shape(person=test)
+    )
 
 
 def _opportunity(condition: Condition, ctx: CompileContext) -> CompiledCondition:
@@ -213,7 +233,7 @@ def _no_engagement(condition: Condition, ctx: CompileContext) -> CompiledConditi
         anchor = state.engagement_anchor()
         return reason if anchor is not None and t - anchor >= quiet else None
 
-    return CompiledCondition(holds)
+    return CompiledCondition(holds, shape=Shape(quiet=quiet))
 
 
 # Every kind of condition, in the order of revmachine.config.revenue_model.CONDITION_KINDS.

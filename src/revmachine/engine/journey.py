@@ -17,7 +17,7 @@ a state built under another model version (`ModelMismatch`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from revmachine.config.workspace import Workspace
@@ -153,6 +153,16 @@ class Engine:
     ) -> ScoreExplanation:
         return explain_score(self.scoring, facts or PersonFacts(), inputs, as_of)
 
+    def describe_awards(self, activity_type: str, awards: Sequence[Award]) -> tuple[str, str]:
+        """The rule names and the reason of the score change an activity's awards make."""
+        key = (activity_type, tuple(awards))
+        described = self._described.get(key)
+        if described is None:
+            rules = ", ".join(rule.name for rule, _ in awards)
+            reason = ", ".join(f"{rule.name} {points:+g}" for rule, points in awards)
+            described = self._described[key] = (rules, f"{activity_type}: {reason}")
+        return described
+
     def _check_version(self, state: JourneyState) -> None:
         if state.model_version != self.version:
             raise ModelMismatch(
@@ -169,13 +179,9 @@ class Engine:
             self.lifecycle.record_activity(state, item, t)
             if not awards:
                 return None
-            key = (item.type, tuple(awards))
-            described = self._described.get(key)
-            if described is None:
-                rules = ", ".join(rule.name for rule, _ in awards)
-                reason = ", ".join(f"{rule.name} {points:+g}" for rule, points in awards)
-                described = self._described[key] = (rules, f"{item.type}: {reason}")
-            return self._change(state, item, t, item.event_id, *described)
+            return self._change(
+                state, item, t, item.event_id, *self.describe_awards(item.type, awards)
+            )
         if isinstance(item, FactsChanged):
             # the same facts object (a person's first FactsChanged carries the facts the
             # state was created with) has the fit already computed

@@ -29,6 +29,9 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import polars as pl
 from sqlalchemy import Connection, select
 
 from revmachine.config.revenue_model import OpportunityEventKind, SalesDecisionKind
@@ -41,6 +44,7 @@ from revmachine.engine import (
     PersonFacts,
     SalesDecision,
 )
+from revmachine.engine.instants import from_micros, to_micros
 from revmachine.model.person_history import (
     ATTR_PREFIX,
     FIRST_TOUCH_FIELDS,
@@ -114,16 +118,19 @@ def load_people_inputs(
     horizons: Mapping[int, dt.datetime] | None = None,
     *,
     predictions: bool = False,
+    activities: bool = True,
 ) -> dict[int, PersonInputs]:
     """The inputs of `person_ids`: all of them, or with `after`, only rows newer than the
     cursors; field changes are then those after each person's `horizons` entry (how far
     their stored state has got), plus any newly learnt change at or before it, which makes
-    the engine ask for a replay. `predictions`: read the prediction history into the facts."""
+    the engine ask for a replay. `predictions`: read the prediction history into the facts.
+    `activities=False` leaves the activities out (`load_activity_columns` reads them)."""
     ids = list(person_ids)
     if not ids:
         return {}
     people = _load_facts(conn, ids, after, horizons or {}, predictions)
-    _load_activities(conn, ids, people, after.activities if after else 0)
+    if activities:
+        _load_activities(conn, ids, people, after.activities if after else 0)
     _load_opportunity_events(conn, ids, people, after.opportunity_history if after else 0)
     _load_sales_decisions(conn, ids, people, after.sales_decisions if after else 0)
     return people
@@ -344,6 +351,109 @@ def _load_activities_sqlite(
                     program,
                 )
             )
+
+
+@dataclass
+class ActivityRows:
+    """Activities of a batch of people as columns, sorted by person, time and event id
+    (the engine's order within one instant), for the column-wise engine."""
+
+    person_id: npt.NDArray[np.int64]
+    t: npt.NDArray[np.int64]  # occurred_at in microseconds since the epoch
+    type: list[str]
+    event_id: list[str]
+    attributes: list[Mapping[str, Any]]
+    program: list[str | None]
+
+    def span(self, person_id: int) -> tuple[int, int]:
+        """The rows of one person: [start, stop)."""
+        ids = self.person_id
+        return (
+            int(np.searchsorted(ids, person_id, "left")),
+            int(np.searchsorted(ids, person_id, "right")),
+        )
+
+    def events(self, start: int, stop: int) -> list[Event]:
+        """Rows as the scalar engine's inputs."""
+        return [
+            Event(
+                self.event_id[i],
+                self.type[i],
+                from_micros(int(self.t[i])),
+                self.attributes[i],
+                self.program[i],
+            )
+            for i in range(start, stop)
+        ]
+
+
+def load_activity_columns(
+    conn: Connection, person_ids: Sequence[int], after: int = 0
+) -> ActivityRows:
+    """The activities of `person_ids` with a row id above `after`, as columns: no `Event`
+    object nor datetime per row (the event log is the bulk of what processing reads). On
+    SQLite the rows come through the raw driver and the stored UTC text is parsed by polars
+    in one pass; elsewhere through SQLAlchemy."""
+    ids = sorted(person_ids)
+    rows: list[tuple[Any, ...]] = []
+    if ids and conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        # in the engine's order already: the stored UTC text sorts in time order and
+        # SQLite compares text byte by byte, as Python compares the event ids
+        rows = raw.execute(
+            "SELECT a.person_id, a.event_id, a.type, a.occurred_at, a.attributes, p.name "
+            "FROM json_each(?) AS k JOIN activities a ON a.person_id = k.value "
+            "LEFT JOIN programs p ON p.id = a.program_id "
+            "WHERE a.id > ? ORDER BY a.person_id, a.occurred_at, a.event_id",
+            (json.dumps(ids), after),
+        ).fetchall()
+    elif ids:
+        act, prog = schema.activities, schema.programs
+        stmt = (
+            select(
+                act.c.person_id,
+                act.c.event_id,
+                act.c.type,
+                act.c.occurred_at,
+                act.c.attributes,
+                prog.c.name,
+            )
+            .select_from(act.outerjoin(prog, prog.c.id == act.c.program_id))
+            .where(act.c.person_id.in_(ids), act.c.id > after)
+        )
+        rows = sorted(
+            (tuple(r) for r in conn.execute(stmt)), key=lambda r: (r[0], to_micros(r[3]), r[1])
+        )
+    if not rows:
+        return ActivityRows(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], [])
+    person, event_id, type_, occurred, attributes, program = (
+        list(c) for c in zip(*rows, strict=True)
+    )
+    if conn.dialect.name == "sqlite":
+        # the storage text of UTCDateTime ("%Y-%m-%d %H:%M:%S.%f", UTC), exactly
+        times = (
+            pl.Series(occurred, dtype=pl.String)
+            .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=True)
+            .cast(pl.Int64)
+            .to_numpy()
+        )
+        loads = json.loads
+        attributes = [loads(a) if a and a != "{}" else _NO_ATTRIBUTES for a in attributes]
+    else:
+        times = np.array([to_micros(o) for o in occurred], dtype=np.int64)
+        attributes = [a or _NO_ATTRIBUTES for a in attributes]
+    return ActivityRows(
+        person_id=np.array(person, dtype=np.int64),
+        t=times,
+        type=type_,
+        event_id=event_id,
+        attributes=attributes,
+        program=program,
+    )
+
+
+_NO_ATTRIBUTES: Mapping[str, Any] = {}
 
 
 def _load_opportunity_events(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal, or_, select, union
 
@@ -40,8 +41,17 @@ from revmachine.engine import (
     from_dict,
     to_dict,
 )
-from revmachine.engine.instants import from_micros, to_micros
-from revmachine.services.cycle.inputs import Cursors, PersonInputs, load_people_inputs
+from revmachine.engine.collector import cyclic_gc_paused
+from revmachine.engine.columns import EVENT_RANK, ActivityColumns, process_columns, supports
+from revmachine.engine.inputs import Input, order_key
+from revmachine.engine.instants import Micros, from_micros, to_micros
+from revmachine.services.cycle.inputs import (
+    ActivityRows,
+    Cursors,
+    PersonInputs,
+    load_activity_columns,
+    load_people_inputs,
+)
 from revmachine.services.cycle.versions import adopt
 from revmachine.store import schema
 from revmachine.store.bulk import insert_frame_ignoring_conflicts
@@ -76,7 +86,7 @@ def process(
 ) -> ProcessSummary:
     """Bring every person with news up to date under `workspace`, as of `now`."""
     engine = Engine(workspace)
-    with db.transaction() as conn:
+    with db.transaction() as conn, cyclic_gc_paused():
         live = adopt(conn, workspace, now)
         cursors = read_cursors(conn)
         heads = _heads(conn)
@@ -176,60 +186,204 @@ def _process_batch(
     *,
     predictions: bool = False,
 ) -> None:
-    js = schema.journey_states
-    stored = {
-        pid: (version, state)
-        for pid, version, state in conn.execute(
-            select(js.c.person_id, js.c.model_version, js.c.state).where(js.c.person_id.in_(ids))
-        )
-    }
+    stored = _stored_states(conn, ids)
+    columnar = supports(engine)
     current = [pid for pid in ids if pid in stored and stored[pid][0] == engine.version]
     horizons = {pid: h for pid in current if (h := _horizon(stored[pid][1])) is not None}
     new_inputs = load_people_inputs(
-        conn, current, after=cursors, horizons=horizons, predictions=predictions
+        conn,
+        current,
+        after=cursors,
+        horizons=horizons,
+        predictions=predictions,
+        activities=not columnar,
     )
-    states: dict[int, JourneyState] = {}
+    rows = load_activity_columns(conn, current, cursors.activities) if columnar else None
     replace_from: dict[int, dt.datetime | None] = {}  # person → replay and replace from
-    moves: list[Transition] = []
-    scores: list[ScoreChange] = []
-    for pid in current:
-        state = from_dict(stored[pid][1])
-        person = new_inputs[pid]
-        try:
-            result = engine.process(state, person.inputs)
-        except OutOfOrderInput:
-            replace_from[pid] = min(i.occurred_at for i in person.inputs)
-            continue
-        summary.inputs += len(person.inputs)
-        timers = _advance(engine, state, now)
-        moves.extend(result.transitions + timers.transitions)
-        scores.extend(result.score_changes)
-        states[pid] = state
-        summary.incremental += 1
+    todo = [(pid, from_dict(stored[pid][1]), new_inputs[pid].inputs) for pid in current]
+    runs, late = _run(engine, todo, rows, now)
+    replace_from.update(late)
+    summary.incremental += len(runs)
     for pid in ids:
         if pid in stored and stored[pid][0] != engine.version:
             replace_from[pid] = _horizon(stored[pid][1])
         elif pid not in stored:
             replace_from[pid] = None
-    replayed = load_people_inputs(conn, sorted(replace_from), predictions=predictions)
+    again = sorted(replace_from)
+    replayed = load_people_inputs(conn, again, predictions=predictions, activities=not columnar)
+    rows = load_activity_columns(conn, again) if columnar else None
     previous_stage = _stages_before(conn, replace_from)
+    fresh = [
+        (pid, engine.new_state(pid, replayed[pid].facts), replayed[pid].inputs) for pid in again
+    ]
+    replays, _ = _run(engine, fresh, rows, now)
+    summary.replayed += len(replays)
     for pid, since in replace_from.items():
-        person = replayed[pid]
-        state, result = _replay(engine, person, now)
-        summary.inputs += len(person.inputs)
-        kept = _from(result, since)
-        if since is not None and pid in stored and stored[pid][0] != engine.version:
-            kept = _bridge(engine, pid, since, previous_stage.get(pid), result) + kept
-        moves.extend(kept.transitions)
-        scores.extend(kept.score_changes)
-        states[pid] = state
-        summary.replayed += 1
+        run = replays[pid]
+        if since is None:
+            continue
+        run.transitions = [t for t in run.transitions if t.occurred_at >= since]
+        run.changes = [c for c in run.changes if c.occurred_at >= since]
+        if pid in stored and stored[pid][0] != engine.version:
+            result = ProcessResult(tuple(replays[pid].all_transitions))
+            bridge = _bridge(engine, pid, since, previous_stage.get(pid), result)
+            run.transitions[:0] = bridge.transitions
+    moves = [t for run in (*runs.values(), *replays.values()) for t in run.transitions]
+    scores = [c for run in (*runs.values(), *replays.values()) for c in run.changes]
+    frames = [
+        f
+        for f in (_column_scores(runs, {}), _column_scores(replays, replace_from))
+        if f is not None
+    ]
+    summary.inputs += sum(run.inputs for run in (*runs.values(), *replays.values()))
+    states = {pid: run.state for pid, run in (*runs.items(), *replays.items())}
     _delete_derived(conn, replace_from)
-    _insert_results(conn, moves, scores, now)
+    written = _insert_results(conn, engine.version, moves, scores, now, frames)
     refresh_spells(conn, [*replace_from, *{t.person_id for t in moves}])
     _save_states(conn, states, engine, now)
     summary.transitions += len(moves)
-    summary.score_changes += len(scores)
+    summary.score_changes += written
+
+
+@dataclass
+class _Run:
+    """One person's results in a batch: transitions in time order, the score changes of
+    the scalar engine as objects and of the column-wise engine as rows of `frame`."""
+
+    state: JourneyState
+    transitions: list[Transition]
+    all_transitions: list[Transition]  # before any cut at the replacement point
+    changes: list[ScoreChange]
+    inputs: int
+    frame: pl.DataFrame | None = None
+
+
+def _run(
+    engine: Engine,
+    todo: Sequence[tuple[int, JourneyState, list[Input]]],
+    rows: ActivityRows | None,
+    now: dt.datetime,
+) -> tuple[dict[int, _Run], dict[int, dt.datetime]]:
+    """Bring each person's state up to date with their inputs and, from `rows`, their
+    activities, then let time pass up to `now`. The activities go through the column-wise
+    engine, all people together, when the person's other inputs (fields, deals, decisions)
+    all come before them — the common case; otherwise through the scalar engine with the
+    rest. Returns the runs and, for people with an input before what their state has seen,
+    the time to replay them from."""
+    runs: dict[int, _Run] = {}
+    late: dict[int, dt.datetime] = {}
+    columns: list[tuple[int, JourneyState, int, int]] = []
+    for pid, state, inputs in todo:
+        lo, hi = rows.span(pid) if rows is not None else (0, 0)
+        if (
+            rows is not None
+            and lo < hi
+            and inputs
+            and max(map(order_key, inputs)) >= _key(rows, lo)
+        ):
+            inputs = [*inputs, *rows.events(lo, hi)]
+            lo = hi
+        try:
+            result = engine.process(state, inputs) if inputs else ProcessResult()
+            if (
+                rows is not None
+                and lo < hi
+                and state.watermark is not None
+                and _key(rows, lo) <= state.watermark
+            ):
+                raise OutOfOrderInput(_key(rows, lo), state.watermark)
+        except OutOfOrderInput:
+            times = [i.occurred_at for i in inputs]
+            if rows is not None and lo < hi:
+                times.append(from_micros(int(rows.t[lo])))
+            late[pid] = min(times)
+            continue
+        moves = list(result.transitions)
+        runs[pid] = _Run(state, moves, moves, list(result.score_changes), len(inputs) + hi - lo)
+        if lo < hi:
+            columns.append((pid, state, lo, hi))
+    if columns and rows is not None:
+        picked = np.concatenate([np.arange(lo, hi) for _, _, lo, hi in columns])
+        owner = np.repeat(np.arange(len(columns)), [hi - lo for _, _, lo, hi in columns])
+        ix = picked.tolist()
+        acts = ActivityColumns(
+            owner=owner.astype(np.int64),
+            t=rows.t[picked],
+            type=[rows.type[i] for i in ix],
+            event_id=[rows.event_id[i] for i in ix],
+            attributes=[rows.attributes[i] for i in ix],
+            program=[rows.program[i] for i in ix],
+        )
+        done = process_columns(engine, [state for _, state, _, _ in columns], acts)
+        for (pid, _, _, _), moves in zip(columns, done.transitions, strict=True):
+            runs[pid].transitions.extend(moves)
+        pids = np.array([pid for pid, _, _, _ in columns], dtype=np.int64)
+        frame = pl.DataFrame(
+            {
+                "person_id": pids[done.owner],
+                "occurred_at": done.t,
+                "fit": done.fit,
+                "behavior": done.behavior,
+                "total": done.total,
+                "reason": done.reason,
+                "rule": done.rule,
+                "event_id": done.event_id,
+            },
+            schema_overrides={"person_id": pl.Int64, "occurred_at": pl.Int64},
+        )
+        runs[columns[0][0]].frame = frame  # one frame for the batch, on its first person
+    for run in runs.values():
+        run.transitions.extend(_advance(engine, run.state, now).transitions)
+    return runs, late
+
+
+def _key(rows: ActivityRows, i: int) -> tuple[int, int, str]:
+    return (int(rows.t[i]), EVENT_RANK, rows.event_id[i])
+
+
+def _column_scores(
+    runs: dict[int, _Run], since: dict[int, dt.datetime | None]
+) -> pl.DataFrame | None:
+    """The column-wise engine's score changes of `runs`, those before each person's
+    replacement point left out."""
+    frames = [run.frame for run in runs.values() if run.frame is not None]
+    if not frames:
+        return None
+    frame = pl.concat(frames)
+    cuts = {pid: to_micros(at) for pid, at in since.items() if at is not None}
+    if cuts:
+        limit = pl.DataFrame(
+            {"person_id": list(cuts), "since": list(cuts.values())},
+            schema={"person_id": pl.Int64, "since": pl.Int64},
+        )
+        frame = (
+            frame.join(limit, on="person_id", how="left", maintain_order="left")
+            .filter(pl.col("since").is_null() | (pl.col("occurred_at") >= pl.col("since")))
+            .drop("since")
+        )
+    return frame
+
+
+def _stored_states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, Any]]:
+    """Each person's stored model version and state document. On SQLite through the raw
+    driver, the document parsed with `json.loads` as SQLAlchemy's JSON type would: its
+    per-row result processing cost as much as the parsing."""
+    js = schema.journey_states
+    if conn.dialect.name != "sqlite":
+        query = select(js.c.person_id, js.c.model_version, js.c.state)
+        return {
+            pid: (version, state)
+            for pid, version, state in conn.execute(query.where(js.c.person_id.in_(ids)))
+        }
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    loads = json.loads
+    rows = raw.execute(
+        "SELECT s.person_id, s.model_version, s.state FROM json_each(?) AS k "
+        "JOIN journey_states s ON s.person_id = k.value",
+        (json.dumps(list(ids)),),
+    ).fetchall()
+    return {pid: (version, loads(state)) for pid, version, state in rows}
 
 
 def _horizon(state: dict[str, Any]) -> dt.datetime | None:
@@ -322,8 +476,13 @@ def _delete_derived(conn: Connection, replace_from: dict[int, dt.datetime | None
 
 
 def _insert_results(
-    conn: Connection, moves: list[Transition], scores: list[ScoreChange], now: dt.datetime
-) -> None:
+    conn: Connection,
+    version: str,
+    moves: list[Transition],
+    scores: list[ScoreChange],
+    now: dt.datetime,
+    frames: Sequence[pl.DataFrame] = (),
+) -> int:
     """Append the history rows through the bulk path (a million score changes through
     SQLAlchemy's per-row parameter processing took half a minute)."""
     utc = pl.Datetime("us", "UTC")
@@ -343,23 +502,43 @@ def _insert_results(
         insert_frame_ignoring_conflicts(
             conn, schema.stage_transitions, frame, "id", constants={"recorded_at": now}
         )
-    if scores:
-        frame = pl.DataFrame(
+    parts = [
+        pl.DataFrame(
             {
                 "person_id": [c.person_id for c in scores],
-                "occurred_at": _utc_series([c.occurred_at for c in scores]),
+                "occurred_at": [to_micros(c.occurred_at) for c in scores],
                 "fit": [c.fit for c in scores],
                 "behavior": [c.behavior for c in scores],
                 "total": [c.total for c in scores],
                 "reason": [c.reason for c in scores],
                 "rule": [c.rule for c in scores],
-                "model_version": [c.model_version for c in scores],
             },
-            schema_overrides={"fit": pl.Float64, "behavior": pl.Float64, "total": pl.Float64},
+            schema=_SCORE_COLUMNS,
         )
+    ]
+    parts.extend(f.select(list(_SCORE_COLUMNS)).cast(_SCORE_COLUMNS) for f in frames)
+    frame = pl.concat(parts).with_columns(
+        pl.col("occurred_at").cast(pl.Datetime("us", "UTC")),
+        pl.lit(version).alias("model_version"),
+    )
+    if frame.height:
         insert_frame_ignoring_conflicts(
             conn, schema.score_changes, frame, "id", constants={"recorded_at": now}
         )
+    return frame.height
+
+
+_SCORE_COLUMNS = pl.Schema(
+    {
+        "person_id": pl.Int64(),
+        "occurred_at": pl.Int64(),  # microseconds, UTC
+        "fit": pl.Float64(),
+        "behavior": pl.Float64(),
+        "total": pl.Float64(),
+        "reason": pl.String(),
+        "rule": pl.String(),
+    }
+)
 
 
 def _save_states(
@@ -372,13 +551,25 @@ def _save_states(
         return
     js = schema.journey_states
     ids = sorted(states)
-    for start in range(0, len(ids), 900):
-        conn.execute(delete(js).where(js.c.person_id.in_(ids[start : start + 900])))
-    rows = [_state_row(engine, s, now) for s in states.values()]
+    if conn.dialect.name == "sqlite":  # one statement, not an IN list compiled per chunk
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute(
+            "DELETE FROM journey_states WHERE person_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    else:
+        for start in range(0, len(ids), 900):
+            conn.execute(delete(js).where(js.c.person_id.in_(ids[start : start + 900])))
+    now_us = to_micros(now)
+    rows = [_state_row(engine, s, now_us) for s in states.values()]
     times = ("stage_entered_at", "scored_at", "next_timer_at")
+    utc = pl.Datetime("us", "UTC")
     frame = pl.DataFrame(
         {
-            name: _utc_series([r[name] for r in rows]) if name in times else [r[name] for r in rows]
+            name: pl.Series([r[name] for r in rows], dtype=pl.Int64).cast(utc)
+            if name in times
+            else [r[name] for r in rows]
             for name in rows[0]
         },
         schema_overrides={
@@ -391,31 +582,23 @@ def _save_states(
     insert_frame_ignoring_conflicts(conn, js, frame, "person_id", constants={"updated_at": now})
 
 
-def _state_row(engine: Engine, state: JourneyState, now: dt.datetime) -> dict[str, Any]:
+def _state_row(engine: Engine, state: JourneyState, now: Micros) -> dict[str, Any]:
+    """The row of one person, times in microseconds (no datetime made and unmade)."""
     mark = state.watermark
-    at = max(now, from_micros(mark[0])) if mark is not None else now
-    score = engine.score_at(state, at)
+    at = max(now, mark[0]) if mark is not None else now
+    score = engine.scoring.score_at(state.score, at)
     return {
         "person_id": state.person_id,
         "model_version": state.model_version,
         "stage": state.stage,
-        "stage_entered_at": from_micros(state.stage_entered_at)
-        if state.stage_entered_at is not None
-        else None,
+        "stage_entered_at": state.stage_entered_at,
         "fit": score.fit,
         "behavior": score.behavior,
         "total": score.total,
         "scored_at": at,
-        "next_timer_at": engine.next_deadline(state),
+        "next_timer_at": engine.lifecycle.next_deadline(state),
         "state": json.dumps(to_dict(state)),
     }
-
-
-def _utc_series(values: Sequence[dt.datetime | None]) -> pl.Series:
-    """Aware datetimes as a polars UTC column, by way of integer microseconds: polars takes
-    ~3 µs to convert each datetime object itself, a tenth of that as an integer."""
-    micros = [None if v is None else to_micros(v) for v in values]
-    return pl.Series(micros, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
 def people_ids(conn: Connection, emails: Iterable[str]) -> dict[str, int]:
