@@ -144,3 +144,30 @@ def test_refresh_of_unchanged_people_writes_nothing(
     assert (first.inserted, first.deleted, first.closed) == (9, 0, 0)
     assert (again.inserted, again.deleted, again.closed) == (0, 0, 0)
     assert _spells(db) == _rebuilt(db)
+
+
+def test_refresh_when_a_deleted_transitions_id_is_given_again(
+    db: Database, reset_store: Callable[[Database], None], monkeypatch: Any
+) -> None:
+    """SQLite gives the highest deleted rowid again: person b's history (the newest rows)
+    is deleted and person a's new transitions take its ids; one refresh of both people,
+    read in separate chunks, must not trip over b's stale spells."""
+    import revmachine.store.spells as spells_module
+
+    monkeypatch.setattr(spells_module, "CHUNK", 1)
+    reset_store(db)
+    a, b = _people(db, 2)
+    st_ = schema.stage_transitions
+    with db.transaction() as conn:
+        conn.execute(insert(st_), _rows(a, [("known", 0), ("mql", 3)], ORIGIN))
+        conn.execute(insert(st_), _rows(b, [("known", 0), ("sal", 3), ("lost", 4)], ORIGIN))
+        refresh_spells(conn, [a, b])
+    with db.transaction() as conn:
+        conn.execute(delete(st_).where(st_.c.person_id == b))
+        late = ORIGIN + dt.timedelta(days=30)
+        conn.execute(insert(st_), _rows(a, [("sal", 1), ("opportunity", 2), ("lost", 3)], late))
+        refresh_spells(conn, [a, b])
+    assert _spells(db) == _rebuilt(db)
+    with db.reading() as conn:
+        people = {p for (p,) in conn.execute(select(schema.stage_spells.c.person_id))}
+    assert people == {a}

@@ -311,7 +311,7 @@ def _trend_spells(
     stages are kept in Python so that the statement reads one index and no table)."""
     out: list[TrendRow] = []
     for at in dates:
-        h = open_spells(scope, at)
+        h = open_spells(scope, at, ("stage", "entered_us"))
         day = ((us_literal(at) - h.c.entered_us) // DAY_US).label("day")
         stmt = select(h.c.stage, day, func.count()).group_by(h.c.stage, day)
         out.extend(

@@ -108,15 +108,22 @@ _COLUMNS = ["id", "person_id", "stage", "entered_us", "left_us", "prev_us", "fir
 
 def refresh_spells(conn: Connection, person_ids: Sequence[int]) -> SpellWrites:
     """Bring the spells of `person_ids` in step with their transitions (after they changed),
-    writing only the rows that differ. Returns what was written."""
-    written = SpellWrites()
+    writing only the rows that differ. Returns what was written.
+
+    All of the people are read before anything is written: on SQLite a deleted
+    transition's id can be given to a new one (of the same or another person of the
+    batch), so a spell must leave before its id is used again."""
     ids = sorted(set(person_ids))
+    wants, haves = [], []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        want = _frame(conn, _spells_of(chunk))
-        have = _frame(conn, select(*[sp.c[c] for c in _COLUMNS]).where(sp.c.person_id.in_(chunk)))
-        written += _write_difference(conn, want, have)
-    return written
+        wants.append(_frame(conn, _spells_of(chunk)))
+        haves.append(
+            _frame(conn, select(*[sp.c[c] for c in _COLUMNS]).where(sp.c.person_id.in_(chunk)))
+        )
+    if not ids:
+        return SpellWrites()
+    return _write_difference(conn, pl.concat(wants), pl.concat(haves))
 
 
 @dataclass
@@ -165,12 +172,16 @@ def _write_difference(conn: Connection, want: pl.DataFrame, have: pl.DataFrame) 
     closed = both.filter(same_but_end & ~end_same).select("id", "left_us")
     gone = have.join(want, on="id", how="anti")["id"]
     new = want.join(have, on="id", how="anti")
-    dropped = pl.concat([gone, replaced]).to_list()
+    # A new row's id may still name the spell of a deleted transition whose id SQLite gave
+    # again (possibly another person's, not refreshed here): that spell is stale, it goes.
+    dropped = pl.concat([gone, replaced, new["id"]]).to_list()
+    deleted = 0
     for start in range(0, len(dropped), CHUNK):
-        conn.execute(delete(sp).where(sp.c.id.in_(dropped[start : start + CHUNK])))
+        result = conn.execute(delete(sp).where(sp.c.id.in_(dropped[start : start + CHUNK])))
+        deleted += result.rowcount
     insert_frame(conn, sp, pl.concat([new, want.filter(pl.col("id").is_in(replaced.implode()))]))
     update_frame(conn, sp, closed, "id")
-    return SpellWrites(new.height + replaced.len(), gone.len(), closed.height)
+    return SpellWrites(new.height + replaced.len(), deleted - replaced.len(), closed.height)
 
 
 def rebuild_spells(conn: Connection) -> int:
