@@ -34,6 +34,7 @@ from revmachine.analytics.spells import (
     first_in,
     in_period_us,
     later_spells,
+    per_person_segment,
     reads_spells,
     spells,
     us,
@@ -243,10 +244,11 @@ def _entries_and_conversions(
         s: func.min(case((and_(to == s, inside), at))).label(f"f{i}") for i, s in enumerate(path)
     }
     last = {s: func.max(case((to == s, at))).label(f"l{i}") for i, s in enumerate(targets)}
+    segment, keys = per_person_segment(scope, h.c.segment) if fast else (h.c.segment, [h.c.segment])
     per_person = (
-        select(h.c.segment, *first.values(), *last.values())
+        select(segment, *first.values(), *last.values())
         .where(*where)
-        .group_by(pid, h.c.segment)
+        .group_by(pid, *keys)
         .subquery("journeys")
     )
     f = {s: per_person.c[col.name] for s, col in first.items()}
@@ -378,10 +380,10 @@ def _route_rows(scope: Scope, won: str | None, depth: int, fast: bool) -> Subque
         step, stage, pid = h.c.step, h.c.stage, h.c.person_id
         where: list[ColumnElement[bool]] = [in_period_us(h.c.first_us, scope.period)]
         where.append(or_(step <= depth + 1, stage == won) if won else step <= depth + 1)
-        keys = [h.c.first_us, pid, h.c.segment]
+        segment, by_segment = per_person_segment(scope, h.c.segment)
+        keys = [h.c.first_us, pid, *by_segment]
         n_steps: ColumnElement[Any] = func.max(step)
         having: list[ColumnElement[bool]] = []
-        segment = h.c.segment
     else:
         t = transitions(scope)
         numbered = select(
