@@ -262,10 +262,14 @@ def maintain(db: Database, people: int, sample: int = 20_000) -> dict[str, float
         for start in range(0, len(ids), BATCH):
             refresh_spells(conn, ids[start : start + BATCH])
         out["unchanged"] = (time.perf_counter() - began) / batches
-        # One new transition per person, a day after their latest (not timed).
+        # One new transition per person, a day after their latest (not timed). Ids are
+        # given (the load wrote its own, so PostgreSQL's sequence was never advanced).
+        top = f"(SELECT max(id) FROM {st})"
+        base = int(conn.exec_driver_sql(f"SELECT max(id) FROM {st}").scalar_one())
         conn.exec_driver_sql(
-            f"INSERT INTO {st} (person_id, from_stage, to_stage, occurred_at, reason, "
-            f"recorded_at) SELECT person_id, to_stage, 'recycled', {later}, 'bench', "
+            f"INSERT INTO {st} (id, person_id, from_stage, to_stage, occurred_at, reason, "
+            f"recorded_at) SELECT {base} + person_id, person_id, to_stage, 'recycled', "
+            f"{later}, 'bench', "
             f"recorded_at FROM {st} t WHERE person_id <= {len(ids)} AND id = (SELECT max(id) "
             f"FROM {st} u WHERE u.person_id = t.person_id)"
         )
@@ -280,13 +284,14 @@ def maintain(db: Database, people: int, sample: int = 20_000) -> dict[str, float
             else "strftime('%Y-%m-%d %H:%M:%f000', occurred_at, '+1 second')"
         )
         conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE bench_moved AS SELECT person_id, from_stage, to_stage, "
+            f"CREATE TEMPORARY TABLE bench_moved AS SELECT {top} + row_number() OVER "
+            f"(ORDER BY id) AS id, person_id, from_stage, to_stage, "
             f"{shifted} AS occurred_at, reason, recorded_at FROM {st} "
             f"WHERE person_id <= {len(ids)} ORDER BY id"
         )
         conn.exec_driver_sql(f"DELETE FROM {st} WHERE person_id <= {len(ids)}")
         conn.exec_driver_sql(
-            f"INSERT INTO {st} (person_id, from_stage, to_stage, occurred_at, reason, "
+            f"INSERT INTO {st} (id, person_id, from_stage, to_stage, occurred_at, reason, "
             "recorded_at) SELECT * FROM bench_moved"
         )
         began = time.perf_counter()
