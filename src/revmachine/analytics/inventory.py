@@ -245,7 +245,10 @@ def _age_rows(
         act.c.occurred_at <= scope.as_of,
         act.c.type.not_in(list(model.engagement.ignore)),
     )
-    inactive = case((and_(settled, ~engaged), 1), else_=0)
+    # Only the inventory stages report inactivity: the stage test comes first so that
+    # neither database looks up the activities of people in any other stage.
+    waiting = inventory_stages(model)
+    inactive = case((and_(c.c.stage.in_(waiting), settled, ~engaged), 1), else_=0)
     stmt = select(
         c.c.segment,
         c.c.stage,
