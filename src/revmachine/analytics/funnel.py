@@ -34,7 +34,9 @@ from revmachine.analytics.spells import (
     first_in,
     in_period_us,
     later_spells,
+    per_person_segment,
     reads_spells,
+    sp,
     spells,
     us,
 )
@@ -232,7 +234,11 @@ def _entries_and_conversions(
         h = spells(scope)
         to, at, pid = h.c.stage, h.c.entered_us, h.c.person_id
         inside = in_period_us(at, scope.period)
-        where = [at >= us(scope.period.start_at), to.in_(sorted({*path, *targets}))]
+        if _in_person_order(conn, scope):
+            # `+ 0` keeps SQLite off the stage index (see `_in_person_order`).
+            where = [at + 0 >= us(scope.period.start_at)]
+        else:
+            where = [at >= us(scope.period.start_at), to.in_(sorted({*path, *targets}))]
     else:
         t = transitions(scope)
         to, at, pid = t.c.to_stage, t.c.occurred_at, t.c.person_id
@@ -243,10 +249,11 @@ def _entries_and_conversions(
         s: func.min(case((and_(to == s, inside), at))).label(f"f{i}") for i, s in enumerate(path)
     }
     last = {s: func.max(case((to == s, at))).label(f"l{i}") for i, s in enumerate(targets)}
+    segment, keys = per_person_segment(scope, h.c.segment) if fast else (h.c.segment, [h.c.segment])
     per_person = (
-        select(h.c.segment, *first.values(), *last.values())
+        select(segment, *first.values(), *last.values())
         .where(*where)
-        .group_by(pid, h.c.segment)
+        .group_by(pid, *keys)
         .subquery("journeys")
     )
     f = {s: per_person.c[col.name] for s, col in first.items()}
@@ -267,6 +274,32 @@ def _entries_and_conversions(
         for k, (a, b) in enumerate(pairs):
             reached[(seg, a, b)] = int(row[f"c{k}"] or 0)
     return entered, reached
+
+
+#: From this share of the known history on, the period is read in person order.
+PERSON_ORDER_SHARE = 0.2
+
+
+def _in_person_order(conn: Connection, scope: Scope) -> bool:
+    """Whether SQLite should read the per-person pass in person-index order.
+
+    The pass groups the spells from the period's start on by person. Read from the stage
+    index (the plan SQLite picks), those rows must be sorted by person in a temporary
+    B-tree; read from the `(person_id, …)` index they arrive grouped, but every spell of
+    the history is read. Measured at 100,000 people (CPU): a 30-day period 0.07 s by stage
+    against 0.42 s by person, 91 days 0.23 against 0.20, a year 0.94 against 0.39 (and the
+    sort grows faster than the scan with size). So the person order is chosen when the
+    period covers at least `PERSON_ORDER_SHARE` of the time from the first spell to
+    `as_of`. PostgreSQL plans this itself (a hash aggregate needs no order)."""
+    if conn.dialect.name != "sqlite":
+        return False
+    found = conn.execute(select(func.min(sp.c.first_us))).scalar()
+    if found is None:
+        return False
+    earliest, as_of = int(found), us(scope.as_of)
+    start = us(scope.period.start_at)
+    covered = min(us(scope.period.end_at), as_of) - start
+    return as_of > earliest and covered >= PERSON_ORDER_SHARE * (as_of - earliest)
 
 
 def _entries(
@@ -378,10 +411,10 @@ def _route_rows(scope: Scope, won: str | None, depth: int, fast: bool) -> Subque
         step, stage, pid = h.c.step, h.c.stage, h.c.person_id
         where: list[ColumnElement[bool]] = [in_period_us(h.c.first_us, scope.period)]
         where.append(or_(step <= depth + 1, stage == won) if won else step <= depth + 1)
-        keys = [h.c.first_us, pid, h.c.segment]
+        segment, by_segment = per_person_segment(scope, h.c.segment)
+        keys = [h.c.first_us, pid, *by_segment]
         n_steps: ColumnElement[Any] = func.max(step)
         having: list[ColumnElement[bool]] = []
-        segment = h.c.segment
     else:
         t = transitions(scope)
         numbered = select(

@@ -245,7 +245,10 @@ def _age_rows(
         act.c.occurred_at <= scope.as_of,
         act.c.type.not_in(list(model.engagement.ignore)),
     )
-    inactive = case((and_(settled, ~engaged), 1), else_=0)
+    # Only the inventory stages report inactivity: the stage test comes first so that
+    # neither database looks up the activities of people in any other stage.
+    waiting = inventory_stages(model)
+    inactive = case((and_(c.c.stage.in_(waiting), settled, ~engaged), 1), else_=0)
     stmt = select(
         c.c.segment,
         c.c.stage,
@@ -311,7 +314,7 @@ def _trend_spells(
     stages are kept in Python so that the statement reads one index and no table)."""
     out: list[TrendRow] = []
     for at in dates:
-        h = open_spells(scope, at)
+        h = open_spells(scope, at, ("stage", "entered_us"))
         day = ((us_literal(at) - h.c.entered_us) // DAY_US).label("day")
         stmt = select(h.c.stage, day, func.count()).group_by(h.c.stage, day)
         out.extend(

@@ -35,6 +35,7 @@ from revmachine.analytics.spec import Scope
 from revmachine.analytics.spells import (
     Source,
     first_in,
+    per_person_segment,
     reads_spells,
     sp,
     spells,
@@ -300,9 +301,10 @@ def _tallies_spells(
             .subquery("cohort")
         )
         later = sp.alias("later")
+        segment, keys = per_person_segment(scope, cohort.c.segment)
         journeys = (
             select(
-                cohort.c.segment,
+                segment,
                 cohort.c.entered,
                 *[
                     func.min(case((later.c.stage == o, later.c.entered_us))).label(f"o{j}")
@@ -323,7 +325,7 @@ def _tallies_spells(
                 )
             )
             # In the order of the index the cohort is read by, so the grouping can stream.
-            .group_by(cohort.c.entered, cohort.c.prev_us, cohort.c.person_id, cohort.c.segment)
+            .group_by(cohort.c.entered, cohort.c.prev_us, cohort.c.person_id, *keys)
             .cte("journeys")
         )
         entered = journeys.c.entered
