@@ -172,10 +172,7 @@ def forecast(
     ws = open_workspace(workspace)
     store = open_store(db)
     try:
-        with store.reading() as conn:
-            result = forecast_report(
-                conn, ws.revenue, when, options, scenario, with_drivers=drivers
-            )
+        result = forecast_report(store, ws.revenue, when, options, scenario, with_drivers=drivers)
     except (ScopeError, ValueError) as exc:
         err.print(f"[red]cannot forecast:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from exc

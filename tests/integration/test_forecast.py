@@ -18,6 +18,7 @@ from revmachine.analytics.forecast import (
     ForecastOptions,
     backtest,
     forecast_report,
+    load_input,
     month_starts,
 )
 from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
@@ -270,3 +271,17 @@ def test_fast_inputs_equal_the_window_function_reading(db: Database) -> None:
             assert funnel.report_stages == reference.report_stages
             assert funnel.names_dispersion == pytest.approx(reference.names_dispersion)
     assert checked > 0
+    # Read on several connections at once (the store given, not a connection), the inputs
+    # are exactly those read one statement after the other.
+    for as_of, days in CUTOFFS:
+        options = ForecastOptions(lookback_days=days)
+        with db.reading() as conn:
+            one = load_input(conn, model, as_of, options)
+        several = load_input(db, model, as_of, options)
+        _tallies_equal(several.deals.tallies, one.deals.tallies)
+        assert several.open_deals.ids is not None and one.open_deals.ids is not None
+        assert several.open_deals.ids.tolist() == one.open_deals.ids.tolist()
+        assert several.funnel is not None and one.funnel is not None
+        _tallies_equal(several.funnel.tallies, one.funnel.tallies)
+        assert several.funnel.inventory.tolist() == one.funnel.inventory.tolist()
+        assert several.funnel.names == one.funnel.names

@@ -24,7 +24,8 @@ from revmachine.analytics.definitions import funnel_stages
 from revmachine.analytics.forecast_inputs import (
     Window,
     deal_inputs,
-    funnel_inputs,
+    funnel_from,
+    funnel_queries,
     period_counts,
 )
 from revmachine.analytics.spec import Grain, Period, Scope, add_months
@@ -42,6 +43,8 @@ from revmachine.forecast.montecarlo import (
     summarise,
 )
 from revmachine.forecast.scoring import Score, ScoredPoint, score
+from revmachine.store.database import Database
+from revmachine.store.parallel import parallel_reads
 
 #: The series a backtest scores.
 SCORED = ("bookings", "pipeline_bookings", "new_deal_bookings", "wins", "pipeline_wins")
@@ -93,22 +96,41 @@ def periods_from(
 
 
 def load_input(
-    conn: Connection, model: RevenueModel, as_of: dt.datetime, options: ForecastOptions
+    source: Connection | Database,
+    model: RevenueModel,
+    as_of: dt.datetime,
+    options: ForecastOptions,
 ) -> ForecastInput:
+    """The forecast's inputs as of `as_of`. Given the store rather than a connection, the
+    deal snapshots and the people's three statements run at once on read connections of
+    their own (`store.parallel`): on two cores, about the time of the longest."""
     start = as_of - dt.timedelta(days=options.lookback_days)
     if options.history_from is not None:
         start = min(max(start, options.history_from), as_of - dt.timedelta(days=1))
     window = Window(start, as_of)
-    history, open_deals = deal_inputs(
-        conn,
-        window,
-        options.bands,
-        use_stage=options.use_stage,
-        amount_classes=options.amount_classes if options.amounts_known else 1,
-    )
+    bands = options.bands
+    with parallel_reads(source) as reads:
+        people = funnel_queries(window, bands)
+        exits = reads.submit(people.exits) if options.funnel else None
+        deals = reads.submit(
+            lambda conn: deal_inputs(
+                conn,
+                window,
+                bands,
+                use_stage=options.use_stage,
+                amount_classes=options.amount_classes if options.amounts_known else 1,
+            )
+        )
+        if exits is not None:
+            opened, arrived = reads.submit(people.open), reads.submit(people.arrivals)
+            funnel = funnel_from(
+                model, window, bands, opened.result(), exits.result(), arrived.result()
+            )
+        else:
+            funnel = None
+        history, open_deals = deals.result()
     if not options.amounts_known:
         open_deals = replace(open_deals, amounts_known=False)
-    funnel = funnel_inputs(conn, model, window, options.bands) if options.funnel else None
     periods, labels = periods_from(as_of, options.grain, options.horizon)
     return ForecastInput(as_of, tuple(periods), tuple(labels), history, open_deals, funnel)
 
@@ -203,7 +225,7 @@ class ForecastReport:
 
 
 def forecast_report(
-    conn: Connection,
+    source: Connection | Database,
     model: RevenueModel,
     as_of: dt.datetime,
     options: ForecastOptions,
@@ -211,7 +233,7 @@ def forecast_report(
     *,
     with_drivers: bool = True,
 ) -> ForecastReport:
-    data = load_input(conn, model, as_of, options)
+    data = load_input(source, model, as_of, options)
     check_scenario(data, scenario)
     drivers = drivers_for(data, model) if with_drivers else ()
     result = forecast(

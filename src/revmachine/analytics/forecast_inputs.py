@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -574,9 +574,9 @@ def _open_statement(t: int, ws: int, bands: Bands, dialect: str) -> tuple[Any, l
     return union_all(*arms), [*cuts, t]
 
 
-def _people_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRow]:
-    """The people's spells grouped as `forecast_windows._tally_statement` groups them, in
-    two statements over `stage_spells` (see the module's docstring)."""
+def _open_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRow]:
+    """The spells still open at `as_of`, grouped as `forecast_windows._tally_statement`
+    groups them (see the module's docstring)."""
     t, ws = to_micros(window.as_of), to_micros(window.start)
     day = MICROS_PER_DAY
     out: list[TallyRow] = []
@@ -594,7 +594,14 @@ def _people_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRo
         else:
             days -= _clamped(0, count, 0.0, bands)
         out.append(TallyRow(stage, None, b1, count, tuple(days.tolist())))
-    # Spells that ended inside the window, with where they went.
+    return out
+
+
+def _exit_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRow]:
+    """The spells that ended inside the window, with where they went, grouped likewise."""
+    t, ws = to_micros(window.as_of), to_micros(window.start)
+    day = MICROS_PER_DAY
+    out: list[TallyRow] = []
     per_day = literal(1.0 / day, Float)
     nx = sp.alias("next_spell")
     end_age = sp.c.left_us - sp.c.entered_us
@@ -665,17 +672,47 @@ def _arrivals(conn: Connection, window: Window) -> tuple[dict[str, int], list[in
     return arrivals, monthly
 
 
-def funnel_inputs(
-    conn: Connection, model: RevenueModel, window: Window, bands: Bands
+class FunnelQueries(NamedTuple):
+    """The people's three independent statements, longest first, so that they can run at
+    once on several connections (`store.parallel`)."""
+
+    exits: Callable[[Connection], list[TallyRow]]
+    open: Callable[[Connection], list[TallyRow]]
+    arrivals: Callable[[Connection], tuple[dict[str, int], list[int]]]
+
+
+def funnel_queries(window: Window, bands: Bands) -> FunnelQueries:
+    return FunnelQueries(
+        lambda conn: _exit_rows(conn, window, bands),
+        lambda conn: _open_rows(conn, window, bands),
+        lambda conn: _arrivals(conn, window),
+    )
+
+
+def funnel_from(
+    model: RevenueModel,
+    window: Window,
+    bands: Bands,
+    open_rows: list[TallyRow],
+    exit_rows: list[TallyRow],
+    arrivals: tuple[dict[str, int], list[int]],
 ) -> FunnelState | None:
     """The people chain over the model's stages, learned over the window, and who is in
-    each (stage, band) at `as_of`; None when the store has no stage history."""
-    rows = _people_rows(conn, window, bands)
+    each (stage, band) at `as_of`, from the statements' rows; None when the store has no
+    stage history."""
+    rows = open_rows + exit_rows
     if not rows:
         return None
     chain = collect(rows, [s.name for s in model.stages], (), bands, window)
-    arrivals, monthly = _arrivals(conn, window)
-    return funnel_state(model, chain, arrivals, monthly)
+    return funnel_state(model, chain, *arrivals)
+
+
+def funnel_inputs(
+    conn: Connection, model: RevenueModel, window: Window, bands: Bands
+) -> FunnelState | None:
+    """`funnel_from` with the statements run one after the other on `conn`."""
+    q = funnel_queries(window, bands)
+    return funnel_from(model, window, bands, q.open(conn), q.exits(conn), q.arrivals(conn))
 
 
 def period_counts(

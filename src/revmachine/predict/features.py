@@ -16,9 +16,7 @@ values could tell the model what was learned later (a segment set after a deal c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -38,11 +36,7 @@ from revmachine.predict.feature_catalogue import (
 from revmachine.predict.sql import DAY, epoch, fetch_frame, latest_per_person, restrict
 from revmachine.store import schema
 from revmachine.store.database import Database
-
-#: Read connections the feature queries of a whole population run on at once (one per
-#: core of the 2-core machine these figures come from). SQLite runs a query with the GIL
-#: released, so the scans really overlap; PostgreSQL runs each in its own backend.
-FEATURE_READERS = 2
+from revmachine.store.parallel import READERS, ReadPool, parallel_reads
 
 Part = Callable[[Connection], pl.DataFrame]
 
@@ -70,17 +64,16 @@ def build_features(
     of `config.specs()` as a column, plus `person_id`.
 
     Given a connection, the queries run one after the other on it (one snapshot). Given
-    the store, they run at once on `FEATURE_READERS` read connections, the activity scan
-    split by id range among them: about half the wall time of scoring everyone on two
-    cores. Each connection then reads its own snapshot, so a write committed while the
-    queries run may be seen by some parts only; the features are as of `as_of`, and
-    what is written in the meantime is, but for backdated imports, later than that.
+    the store, they run at once on read connections of their own (`store.parallel`), the
+    activity scan split by id range among them: about half the wall time of scoring
+    everyone on two cores.
     """
     ids = None if person_ids is None else sorted(set(person_ids))
     t = as_of.timestamp()
-    with _reader(source) as submit:
+    with parallel_reads(source) as reads:
+        submit = reads.submit
         people = submit(lambda conn: _people(conn, as_of, ids))
-        shards = _activity_shards(source, ids)
+        shards = _activity_shards(source, reads, ids)
         recent = [submit(_recent_activities(as_of, ids, shard)) for shard in shards]
         parts = [
             submit(lambda conn: _activity_totals(conn, as_of, ids)),
@@ -113,26 +106,6 @@ def build_features(
     )
     names = [s.name for s in config.specs()]
     return frame.select(ID, *names)
-
-
-@contextmanager
-def _reader(source: Connection | Database) -> Iterator[Callable[[Part], Future[pl.DataFrame]]]:
-    """`submit(part)`: `part` run on `source`, now (a connection) or in a pool of read
-    connections (the store); its frame is the future's result."""
-    if isinstance(source, Connection):
-        yield _inline(source)
-        return
-    if source.one_connection_only:
-        with source.reading() as conn:
-            yield _inline(conn)
-        return
-
-    def on_own_connection(part: Part) -> pl.DataFrame:
-        with source.reading() as conn:
-            return part(conn)
-
-    with ThreadPoolExecutor(FEATURE_READERS, thread_name_prefix="revmachine-features") as pool:
-        yield lambda part: pool.submit(on_own_connection, part)
 
 
 def _empty(config: FeatureConfig) -> pl.DataFrame:
@@ -228,31 +201,22 @@ def _typed(value: Any, dtype: Any) -> Any:
         return None
 
 
-def _inline(conn: Connection) -> Callable[[Part], Future[pl.DataFrame]]:
-    def now(part: Part) -> Future[pl.DataFrame]:
-        done: Future[pl.DataFrame] = Future()
-        done.set_result(part(conn))
-        return done
-
-    return now
-
-
 def _activity_shards(
-    source: Connection | Database, ids: Sequence[int] | None
+    source: Connection | Database, reads: ReadPool, ids: Sequence[int] | None
 ) -> list[tuple[int, int] | None]:
     """Ranges of activity ids the recent-activity scan is split into, one per reader.
 
     Only a scan of everyone is split (a few people's rows are found by the person index),
     and only when the readers run at once. `None`: the whole table in one query.
     """
-    if isinstance(source, Connection) or source.one_connection_only or ids is not None:
+    if not reads.parallel or isinstance(source, Connection) or ids is not None:
         return [None]
     a = schema.activities
     with source.reading() as conn:
         low, high = conn.execute(select(func.min(a.c.id), func.max(a.c.id))).one()
     if low is None:
         return [None]
-    step = (high - low) // FEATURE_READERS + 1
+    step = (high - low) // READERS + 1
     return [(start, start + step - 1) for start in range(low, high + 1, step)]
 
 
