@@ -607,6 +607,11 @@ def _exit_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRow]
     end_age = sp.c.left_us - sp.c.entered_us
     start_age = case((sp.c.entered_us < _us(ws), _us(ws) - sp.c.entered_us), else_=_us(0))
     start_band, end_band = _band_us(start_age, bands), _band_us(end_age, bands)
+    if conn.dialect.name == "postgresql":
+        # The planner expects ~1,000 joined rows where a look-back has hundreds of
+        # thousands, and sorts them for the GROUP BY with the default 4 MB of work memory:
+        # on disk. Enough memory for this statement's transaction keeps the sort in RAM.
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     closed = conn.execute(
         select(
             sp.c.stage,
