@@ -50,12 +50,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from revmachine.analytics.definitions import funnel_stages, inventory_stages, success_stages
 from revmachine.analytics.spec import add_months
+from revmachine.analytics.sqlfuncs import unindexed
 from revmachine.config.revenue_model import RevenueModel
 from revmachine.engine.instants import MICROS_PER_DAY, to_micros
 from revmachine.forecast.chain import Bands, Tallies
@@ -484,31 +482,6 @@ def deal_inputs(
 # -- people ---------------------------------------------------------------------------------
 
 sp = schema.stage_spells
-
-
-class unindexed(FunctionElement[int]):
-    """A column the SQLite planner must not look up through an index (`+column`).
-
-    The spells that ended inside the window are a third of the table: SQLite reads them
-    faster in one scan of the table than through the `left_us` index with a row lookup
-    each (measured: 2.6 s against 5.0 s of CPU on the benchmark). PostgreSQL plans this
-    itself."""
-
-    type = BigInteger()
-    inherit_cache = True
-    name = "unindexed"
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"+{value}"
-
-
-@compiles(unindexed, "postgresql")
-def _unindexed_pg(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = (compiler.process(c, **kw) for c in element.clauses)
-    return str(value)
 
 
 def _us(value: int) -> ColumnElement[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import BigInteger, Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -105,3 +105,28 @@ def _whole_days_sqlite(element: whole_days, compiler: SQLCompiler, **kw: Any) ->
 def _whole_days_pg(element: whole_days, compiler: SQLCompiler, **kw: Any) -> str:
     (value,) = (compiler.process(c, **kw) for c in element.clauses)
     return f"FLOOR(({value}) / 86400.0)::bigint"
+
+
+class unindexed(FunctionElement[int]):
+    """A column the SQLite planner must not look up through an index (`+column`).
+
+    The spells that ended inside the window are a third of the table: SQLite reads them
+    faster in one scan of the table than through the `left_us` index with a row lookup
+    each (measured: 2.6 s against 5.0 s of CPU on the benchmark). PostgreSQL plans this
+    itself."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"+{value}"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_pg(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return str(value)

@@ -73,7 +73,7 @@ def build_features(
     with parallel_reads(source) as reads:
         submit = reads.submit
         people = submit(lambda conn: _people(conn, as_of, ids))
-        shards = _activity_shards(source, reads, ids)
+        shards = _activity_shards(reads, ids)
         recent = [submit(_recent_activities(as_of, ids, shard)) for shard in shards]
         parts = [
             submit(lambda conn: _activity_totals(conn, as_of, ids)),
@@ -201,19 +201,18 @@ def _typed(value: Any, dtype: Any) -> Any:
         return None
 
 
-def _activity_shards(
-    source: Connection | Database, reads: ReadPool, ids: Sequence[int] | None
-) -> list[tuple[int, int] | None]:
+def _activity_shards(reads: ReadPool, ids: Sequence[int] | None) -> list[tuple[int, int] | None]:
     """Ranges of activity ids the recent-activity scan is split into, one per reader.
 
     Only a scan of everyone is split (a few people's rows are found by the person index),
     and only when the readers run at once. `None`: the whole table in one query.
     """
-    if not reads.parallel or isinstance(source, Connection) or ids is not None:
+    if not reads.parallel or ids is not None:
         return [None]
     a = schema.activities
-    with source.reading() as conn:
-        low, high = conn.execute(select(func.min(a.c.id), func.max(a.c.id))).one()
+    low, high = reads.submit(
+        lambda conn: conn.execute(select(func.min(a.c.id), func.max(a.c.id))).one()
+    ).result()
     if low is None:
         return [None]
     step = (high - low) // READERS + 1
