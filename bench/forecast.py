@@ -195,8 +195,13 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
         if db.is_sqlite:
             raw.execute("ANALYZE")
     if not db.is_sqlite:
+        # VACUUM as well: autovacuum does it to a store after a bulk load (PostgreSQL 13+
+        # counts inserts), and without it the visibility map is empty, so every
+        # index-only scan fetches heap pages as well (the arrivals took 0.9 s, not 0.35).
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE"
+            )
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float, float]:

@@ -218,8 +218,12 @@ def load(db: Database, history: pl.DataFrame, people: int) -> None:
                     ).iter_rows():
                         copy.write_row((i, p, f, t, a + "+00", "bench", a + "+00"))
     if not db.is_sqlite:
+        # VACUUM as well, as autovacuum would after a bulk load: without it the visibility
+        # map is empty and index-only scans fetch every heap page too.
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE"
+            )
 
 
 def maintain(db: Database, people: int, sample: int = 20_000) -> dict[str, float]:
@@ -247,7 +251,7 @@ def maintain(db: Database, people: int, sample: int = 20_000) -> dict[str, float
     else:
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "ANALYZE stage_spells"
+                "VACUUM ANALYZE stage_spells"
             )
     ids = list(range(1, min(people, sample) + 1))
     batches = max(1, len(ids) / BATCH)

@@ -59,6 +59,7 @@ from revmachine.engine.instants import MICROS_PER_DAY, to_micros
 from revmachine.forecast.chain import Bands, Tallies
 from revmachine.forecast.montecarlo import DealHistory, FunnelState, OpenDeals, dispersion
 from revmachine.store import schema
+from revmachine.store.bulk import gc_relaxed
 from revmachine.store.spells import epoch_us
 
 DAY = 86400.0
@@ -283,12 +284,14 @@ def _read_snapshots(conn: Connection, as_of: dt.datetime) -> tuple[Any, ...]:
     )
     # The driver's own tuples: half a million rows through SQLAlchemy's row objects cost
     # as much again as the fetch (every column is already a plain int, float or str).
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, [], empty, np.zeros(0)
-    deal_, at_, id_, stage_, status_, amount_ = zip(*rows, strict=True)
+    with gc_relaxed():
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+        if not rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, [], empty, np.zeros(0)
+        deal_, at_, id_, stage_, status_, amount_ = zip(*rows, strict=True)
+        del rows
     deal = np.array(deal_, dtype=np.int64)
     at = np.array(at_, dtype=np.int64)
     order = np.lexsort((np.array(id_, dtype=np.int64), at, deal))

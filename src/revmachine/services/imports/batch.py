@@ -9,10 +9,7 @@ and an answer per record in input order.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +17,7 @@ from revmachine.ingest.errors import RowRejection
 from revmachine.ingest.fields import KIND_FIELDS
 from revmachine.ingest.records import records_table
 from revmachine.services.imports.common import ImportReport
+from revmachine.store.bulk import gc_relaxed
 from revmachine.store.database import Database
 
 #: Largest batch one call may send: bounded work per transaction and per response.
@@ -51,40 +49,6 @@ class BatchResult:
 
 class BatchTooLarge(ValueError):
     pass
-
-
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, int, int] = (0, 0, 0)
-#: The youngest generation's threshold while a batch runs (Python's default is 700).
-BATCH_GC_THRESHOLD = 200_000
-
-
-@contextmanager
-def gc_relaxed() -> Iterator[None]:
-    """Python's cyclic collector runs less often while any batch runs (in any thread).
-
-    Merging a batch of stored people makes tens of thousands of small objects, and the
-    collections they trigger at the default threshold were a third of the CPU time of a
-    1,000-record batch of existing people; at `BATCH_GC_THRESHOLD` they cost about what
-    turning the collector off saves. It is not turned off: a busy server whose batches
-    overlap without a gap still collects, so cyclic garbage stays bounded. The previous
-    thresholds come back when the last batch in flight ends.
-    """
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            if _gc_saved[0] < BATCH_GC_THRESHOLD:
-                gc.set_threshold(BATCH_GC_THRESHOLD, *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
 
 
 def upsert_batch(

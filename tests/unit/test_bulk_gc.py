@@ -1,4 +1,4 @@
-"""`imports.batch.gc_relaxed`: the collector's threshold is raised while any batch runs,
+"""`store.bulk.gc_relaxed`: the collector's threshold is raised while any bulk step runs,
 and comes back exactly as it was when the last one ends (even after an error)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from revmachine.services.imports.batch import BATCH_GC_THRESHOLD, gc_relaxed
+from revmachine.store.bulk import BATCH_GC_THRESHOLD, gc_relaxed
 
 
 def test_nested_and_concurrent_batches_restore_the_thresholds() -> None:
