@@ -86,9 +86,11 @@ def people_history(people: int, rng: np.random.Generator) -> dict[str, np.ndarra
     return {"person": person, "from": previous, "to": stage, "at": at}
 
 
-def deal_history(deals: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def deal_history(deals: int, rng: np.random.Generator, segments: int = 3) -> dict[str, np.ndarray]:
     """Deals opened over the year before the cut-off: log-normal cycle (median 90 days),
-    won 35 %, lost deals stopping at a random stage, amounts log-normal."""
+    won 35 %, lost deals stopping at a random stage, amounts log-normal, each at one of
+    `segments` accounts whose segment is part of a deal's state (stage x size class x
+    segment: 27 states with three segments)."""
     created = int(AS_OF.timestamp()) - rng.integers(0, 365 * DAY, size=deals)
     length = np.clip(rng.lognormal(np.log(90), 0.7, deals), 7, 720) * DAY
     won = rng.random(deals) < 0.35
@@ -110,6 +112,7 @@ def deal_history(deals: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     out = {k: v[known] for k, v in out.items()}
     out["amount"] = amount[out["opp"] - 1]
     out["created"] = created
+    out["account"] = rng.integers(0, segments, deals) + 1 if segments else np.zeros(0)
     return out
 
 
@@ -123,6 +126,8 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
     n_people = int(people["person"].max())
     when = "2023-01-01 00:00:00.000000"
     created = _text(deals["created"])
+    account: list[int | None] = deals["account"].tolist() or [None] * len(created)
+    accounts = sorted({a for a in account if a is not None})
     tables: list[tuple[str, list[str], Iterable[tuple[Any, ...]]]] = [
         (
             "people",
@@ -154,9 +159,17 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
             ),
         ),
         (
+            "accounts",
+            ["id", "name", "name_key", "segment", "attributes", "created_at", "updated_at"],
+            ((a, f"S{a}", f"s{a}", f"Segment {a}", "{}", when, when) for a in accounts),
+        ),
+        (
             "opportunities",
-            ["id", "external_id", "status", "created_at", "attributes", "updated_at"],
-            ((i + 1, f"D{i + 1}", "open", c, "{}", c) for i, c in enumerate(created)),
+            ["id", "external_id", "account_id", "status", "created_at", "attributes", "updated_at"],
+            (
+                (i + 1, f"D{i + 1}", a, "open", c, "{}", c)
+                for i, (c, a) in enumerate(zip(created, account, strict=True))
+            ),
         ),
         (
             "opportunity_history",
@@ -199,9 +212,7 @@ def load(db: Database, people: dict[str, np.ndarray], deals: dict[str, np.ndarra
         # counts inserts), and without it the visibility map is empty, so every
         # index-only scan fetches heap pages as well (the arrivals took 0.9 s, not 0.35).
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE"
-            )
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
@@ -245,11 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--horizon", type=int, default=6, help="months")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--segments", type=int, default=3, help="account segments of the deals (0: none)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the goal is missed")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     began = time.perf_counter()
-    people, deals = people_history(args.people, rng), deal_history(args.deals, rng)
+    people, deals = (
+        people_history(args.people, rng),
+        deal_history(args.deals, rng, args.segments),
+    )
     print(
         f"generated {args.people:,} people ({len(people['person']):,} stage transitions), "
         f"{args.deals:,} deals ({len(deals['opp']):,} snapshots) "

@@ -221,9 +221,7 @@ def load(db: Database, history: pl.DataFrame, people: int) -> None:
         # VACUUM as well, as autovacuum would after a bulk load: without it the visibility
         # map is empty and index-only scans fetch every heap page too.
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE"
-            )
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
 
 
 def maintain(db: Database, people: int, sample: int = 20_000) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """A planted world for the forecast tests: deals that arrive at a known rate and are
 decided whole by the demo generator's own deal process (`demo.deals.open_deal`: known win
 probability, log-normal cycle by segment, stage snapshots, amount changes), written
-straight into `opportunities` and `opportunity_history` as the opportunities import
-would store them."""
+straight into `accounts` (one per segment), `opportunities` and `opportunity_history` as
+the imports would store them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 END = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)  # what the store knows: 30 months
 DAY = 86400
 P_WIN = 0.4
+SEGMENTS = ("SMB", "Mid-Market")
 
 
 def plant(db: Database, seed: int = 11, per_month: float = 45.0) -> int:
@@ -30,7 +31,7 @@ def plant(db: Database, seed: int = 11, per_month: float = 45.0) -> int:
     opps: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     for i, at in enumerate(created.tolist()):
-        segment = "SMB" if rng.random() < 0.7 else "Mid-Market"
+        segment = SEGMENTS[0] if rng.random() < 0.7 else SEGMENTS[1]
         deal = open_deal(
             rng,
             deal_id=f"D{i}",
@@ -48,6 +49,7 @@ def plant(db: Database, seed: int = 11, per_month: float = 45.0) -> int:
             {
                 "id": i + 1,
                 "external_id": deal.id,
+                "account_id": SEGMENTS.index(segment) + 1,
                 "amount": last.amount,
                 "stage": last.stage,
                 "status": last.status,
@@ -70,7 +72,20 @@ def plant(db: Database, seed: int = 11, per_month: float = 45.0) -> int:
                     "recorded_at": END,
                 }
             )
+    accounts = [
+        {
+            "id": i + 1,
+            "name": name,
+            "name_key": name.lower(),
+            "segment": name,
+            "attributes": {},
+            "created_at": START,
+            "updated_at": START,
+        }
+        for i, name in enumerate(SEGMENTS)
+    ]
     with db.transaction() as conn:
+        conn.execute(insert(schema.accounts), accounts)
         conn.execute(insert(schema.opportunities), opps)
         conn.execute(insert(schema.opportunity_history), history)
     return n

@@ -69,6 +69,13 @@ StagesOption = Annotated[
         help="Deal stages as states (off: by age only, for CRMs whose history lacks stages).",
     ),
 ]
+SegmentsOption = Annotated[
+    bool,
+    typer.Option(
+        "--deal-segments/--no-deal-segments",
+        help="The deal's account segment as part of its state (segments with 20+ deals).",
+    ),
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 _RATE = re.compile(r"^\s*(?P<name>[a-z0-9_*]+)\s*=\s*(?P<sign>[+-])\s*(?P<pct>\d+(\.\d+)?)\s*%\s*$")
@@ -101,7 +108,13 @@ def parse_rate(text: str) -> RateChange:
 
 
 def _options(
-    grain: Period, horizon: int, lookback: int, paths: int, seed: int, stages: bool
+    grain: Period,
+    horizon: int,
+    lookback: int,
+    paths: int,
+    seed: int,
+    stages: bool,
+    segments: bool,
 ) -> ForecastOptions:
     from revmachine.analytics.forecast import ForecastOptions
     from revmachine.analytics.spec import Grain
@@ -113,6 +126,7 @@ def _options(
         paths=paths,
         seed=seed,
         use_stage=stages,
+        segments=segments,
     )
 
 
@@ -150,6 +164,7 @@ def forecast(
         bool, typer.Option("--drivers/--no-drivers", help="Also simulate the drivers.")
     ] = True,
     stages: StagesOption = True,
+    segments: SegmentsOption = True,
     fmt: FormatOption = Format.table,
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML report with the fan chart.")
@@ -168,7 +183,7 @@ def forecast(
     scenario = Scenario(
         names_per_month=names_per_month, rates=tuple(parse_rate(r) for r in rate or [])
     )
-    options = _options(grain, horizon, lookback, paths, seed, stages)
+    options = _options(grain, horizon, lookback, paths, seed, stages, segments)
     ws = open_workspace(workspace)
     store = open_store(db)
     try:
@@ -213,6 +228,7 @@ def backtest_command(
     paths: Annotated[int, typer.Option("--paths", min=100, help="Paths per cut-off.")] = 2000,
     seed: SeedOption = 7,
     stages: StagesOption = True,
+    segments: SegmentsOption = True,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
@@ -229,7 +245,7 @@ def backtest_command(
     cutoffs = [c for c in month_starts(first.date(), last.date()) if c < end]
     if not cutoffs:
         raise typer.BadParameter("no month start between --from and --to before --known-at")
-    options = _options(grain, horizon, lookback, paths, seed, stages)
+    options = _options(grain, horizon, lookback, paths, seed, stages, segments)
     ws = open_workspace(workspace)
     store = open_store(db)
     try:

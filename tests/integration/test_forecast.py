@@ -10,7 +10,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import case, insert, update
 
 from forecast_world import END, plant
 from revmachine.analytics import forecast_windows
@@ -23,7 +23,7 @@ from revmachine.analytics.forecast import (
 )
 from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
 from revmachine.config import default_workspace
-from revmachine.forecast import Bands
+from revmachine.forecast import Bands, simulate
 from revmachine.forecast.chain import Tallies
 from revmachine.store import schema
 from revmachine.store.database import Database
@@ -206,6 +206,9 @@ def _people_world(db: Database, seed: int) -> None:
         rebuild_spells(conn)
 
 
+_ACCOUNT = {"attributes": {}, "created_at": END, "updated_at": END}
+
+
 def _tallies_equal(a: Tallies, b: Tallies) -> None:
     assert sorted(a.stages) == sorted(b.stages) and a.outcomes == b.outcomes
     rows = [a.stages.index(s) for s in b.stages]
@@ -234,13 +237,24 @@ def test_fast_inputs_equal_the_window_function_reading(db: Database) -> None:
                 for i in range(1, 400, 3)
             ],
         )
+        # A segment too small to keep (its deals join the ones without an account).
+        conn.execute(
+            insert(schema.accounts),
+            [{**_ACCOUNT, "id": 3, "name": "rare", "name_key": "rare", "segment": "Enterprise"}],
+        )
+        conn.execute(
+            update(schema.opportunities)
+            .where(schema.opportunities.c.id % 17 == 0)
+            .values(account_id=case((schema.opportunities.c.id % 2 == 0, 3), else_=None))
+        )
     model = default_workspace().revenue
     bands = Bands()
     checked = 0
     with db.reading() as conn:
         for as_of, days in CUTOFFS:
             window = Window(as_of - dt.timedelta(days=days), as_of)
-            for kwargs in ({}, {"use_stage": False}, {"amount_classes": 1}):
+            variants = ({}, {"use_stage": False}, {"amount_classes": 1}, {"segments": False})
+            for kwargs in variants:
                 fast, fast_open = deal_inputs(conn, window, bands, **kwargs)  # type: ignore[arg-type]
                 ref, ref_open = forecast_windows.deal_inputs(conn, window, bands, **kwargs)  # type: ignore[arg-type]
                 _tallies_equal(fast.tallies, ref.tallies)
@@ -259,6 +273,8 @@ def test_fast_inputs_equal_the_window_function_reading(db: Database) -> None:
                 assert fast_open.age_days.tolist() == pytest.approx(ref_open.age_days.tolist())
                 assert fast_open.amount.tolist() == ref_open.amount.tolist()
                 checked += fast_open.count
+                segmented = any(name.endswith(" · other") for name in fast.tallies.stages)
+                assert segmented == kwargs.get("segments", True)
             funnel = funnel_inputs(conn, model, window, bands)
             reference = forecast_windows.funnel_inputs(conn, model, window, bands)
             assert funnel is not None and reference is not None
@@ -285,3 +301,75 @@ def test_fast_inputs_equal_the_window_function_reading(db: Database) -> None:
         _tallies_equal(several.funnel.tallies, one.funnel.tallies)
         assert several.funnel.inventory.tolist() == one.funnel.inventory.tolist()
         assert several.funnel.names == one.funnel.names
+
+
+def _segment_world(db: Database, as_of: dt.datetime) -> int:
+    """Two segments selling the same deal sizes: Enterprise wins 80 % of its deals, SMB
+    20 %, each decided 10–40 days after it opens. Open at `as_of`: 40 fresh Enterprise
+    deals of 10,000 each; the number of them won is the bookings to expect."""
+    rng = np.random.default_rng(5)
+    accounts = [
+        {**_ACCOUNT, "id": i + 1, "name": name, "name_key": name.lower(), "segment": name}
+        for i, name in enumerate(("Enterprise", "SMB"))
+    ]
+    opps, history = [], []
+    for i in range(440):
+        account = 1 if i % 2 == 0 or i >= 400 else 2
+        if i < 400:
+            opened = as_of - dt.timedelta(days=float(rng.uniform(45, 330)))
+            p_win = 0.8 if account == 1 else 0.2
+            status = "won" if rng.random() < p_win else "lost"
+            closed: dt.datetime | None = opened + dt.timedelta(days=float(rng.uniform(10, 40)))
+        else:
+            opened, status, closed = as_of - dt.timedelta(days=1), "open", None
+        opps.append(
+            {
+                "id": i + 1,
+                "external_id": f"S{i}",
+                "account_id": account,
+                "amount": 10_000,
+                "status": status,
+                "created_at": opened,
+                "attributes": {},
+                "updated_at": closed or opened,
+            }
+        )
+        shots = [(opened, "Proposal", "open")] + ([(closed, None, status)] if closed else [])
+        history += [
+            {
+                "opportunity_id": i + 1,
+                "occurred_at": at,
+                "stage": stage,
+                "status": st,
+                "amount": 10_000,
+                "source": "test",
+                "recorded_at": as_of,
+            }
+            for at, stage, st in shots
+        ]
+    with db.transaction() as conn:
+        conn.execute(insert(schema.accounts), accounts)
+        conn.execute(insert(schema.opportunities), opps)
+        conn.execute(insert(schema.opportunity_history), history)
+    return 40
+
+
+def test_deal_segments_learn_each_segments_own_win_rate(db: Database) -> None:
+    as_of = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    open_deals = _segment_world(db, as_of)
+    model = default_workspace().revenue
+    expected = open_deals * 0.8 * 10_000
+    booked = {}
+    for segments in (True, False):
+        options = ForecastOptions(
+            horizon=3, paths=2000, funnel=False, amount_classes=1, segments=segments
+        )
+        data = load_input(db, model, as_of, options)
+        states = data.deals.tallies.stages
+        assert any("Enterprise" in s for s in states) == segments, states
+        samples = simulate(data, paths=2000, seed=3)
+        booked[segments] = float(samples.series["pipeline_bookings"].sum(axis=1).mean())
+    # With the segment in the state the open Enterprise deals are forecast at their own
+    # win rate (about 80 %); pooled with SMB they would be forecast at about 50 %.
+    assert booked[True] == pytest.approx(expected, rel=0.12)
+    assert booked[False] < 0.75 * expected

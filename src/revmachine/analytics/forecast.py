@@ -59,6 +59,7 @@ class ForecastOptions:
     seed: int = 7
     use_stage: bool = True  # deal stages as states (off: age only)
     amount_classes: int = 3  # deal size classes as part of the state (1: none)
+    segments: bool = True  # the deal's account segment as part of the state
     #: False: the open deals' amounts are not trusted (see `OpenDeals.amounts_known`);
     #: also turns the size classes off, which would carry the same leak.
     amounts_known: bool = True
@@ -119,6 +120,7 @@ def load_input(
                 bands,
                 use_stage=options.use_stage,
                 amount_classes=options.amount_classes if options.amounts_known else 1,
+                segments=options.segments,
             )
         )
         if exits is not None:

@@ -68,6 +68,10 @@ WON, LOST = "won", "lost"
 OPEN = "(open)"
 #: Names of the amount classes (by the tertiles of the deals' amounts as of the cut-off).
 AMOUNT_CLASSES = ("small", "mid", "large")
+#: A segment with fewer deals than this as of the cut-off is learned with the deals that
+#: have no segment, as OTHER_SEGMENT: a handful of deals cannot carry rates of their own.
+MIN_SEGMENT_DEALS = 20
+OTHER_SEGMENT = "other"
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -170,6 +174,26 @@ def open_deals_from_rows(t: Tallies, rows: Iterable[Any]) -> OpenDeals:
         np.array([float(r.amount or 0) for r in opened], dtype=np.float64),
         np.array([int(r.opportunity_id) for r in opened], dtype=np.int64),
     )
+
+
+def kept_segments(deals_per_segment: dict[str | None, int]) -> list[str]:
+    """The account segments that are part of a deal's state: those with at least
+    `MIN_SEGMENT_DEALS` deals known at the cut-off, sorted; every other deal (no account,
+    no segment, a rarer segment) is in `OTHER_SEGMENT`. None at all when fewer than two
+    groups would remain, since one group tells the deals nothing apart."""
+    kept = sorted(
+        str(name)
+        for name, n in deals_per_segment.items()
+        if name is not None and name != OTHER_SEGMENT and n >= MIN_SEGMENT_DEALS
+    )
+    rest = sum(n for name, n in deals_per_segment.items() if name not in kept)
+    groups = len(kept) + (1 if rest else 0)
+    return kept if groups > 1 else []
+
+
+def segment_labels(kept: list[str]) -> list[str]:
+    """The label suffixes of the segments, in code order (the last one is OTHER_SEGMENT)."""
+    return [f" · {name}" for name in (*kept, OTHER_SEGMENT)] if kept else [""]
 
 
 def deal_history(
@@ -317,9 +341,50 @@ def _cuts(latest: F64, classes: int) -> list[float]:
     return sorted({float(amounts[e - 1]) for e in ends[:-1]})
 
 
-def deal_spells(conn: Connection, as_of: dt.datetime, use_stage: bool, classes: int) -> DealSpells:
+def _deal_segments(conn: Connection, deals: I64) -> tuple[I64, list[str]]:
+    """Each of the (sorted) deal ids' segment code, and the kept segments the codes index
+    (see `kept_segments`; the code one past them is OTHER_SEGMENT).
+
+    The segments' names are read once (a handful) and each deal's comes back as the
+    name's position: integers only, since 160,000 rows of names cost SQLite and the
+    driver four times as much as the ids."""
+    o, a = schema.opportunities, schema.accounts
+    names = sorted(
+        conn.execute(select(a.c.segment).where(a.c.segment.is_not(None)).distinct()).scalars()
+    )
+    if not names:
+        return np.zeros(len(deals), np.int64), []
+    position = case(*[(a.c.segment == name, i) for i, name in enumerate(names)], else_=-1)
+    result = conn.execute(
+        select(o.c.id, position)
+        .select_from(o.join(a, a.c.id == o.c.account_id))
+        .where(a.c.segment.is_not(None))
+    )
+    rows = result.cursor.fetchall() if result.cursor is not None else []  # the driver's tuples
+    result.close()
+    known = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    known = known[np.argsort(known[:, 0], kind="stable")]
+    unique = np.unique(deals)
+    at = np.minimum(np.searchsorted(known[:, 0], unique), max(len(known) - 1, 0))
+    found = (known[at, 0] == unique) if len(known) else np.zeros(len(unique), dtype=bool)
+    of_unique = np.where(found, known[at, 1] if len(known) else -1, -1)
+    counts: dict[str | None, int] = {
+        (names[c] if c >= 0 else None): int(n)
+        for c, n in zip(*np.unique(of_unique, return_counts=True), strict=True)
+    }
+    kept = kept_segments(counts)
+    # name position -> segment code; the extra last entry is what position -1 (no
+    # segment) reads, OTHER_SEGMENT like a segment too small to keep
+    recode = np.array([kept.index(n) if n in kept else len(kept) for n in names] + [len(kept)])
+    return recode[of_unique[np.searchsorted(unique, deals)]], kept
+
+
+def deal_spells(
+    conn: Connection, as_of: dt.datetime, use_stage: bool, classes: int, segments: bool = True
+) -> DealSpells:
     """The deals' spells as of `as_of`: consecutive snapshots with the same label — open
-    stage and size class (by the deal's latest amount), won, lost — make one spell.
+    stage, size class (by the deal's latest amount) and account segment, won, lost —
+    make one spell.
 
     Hand-rolled over sorted numpy arrays (each step a comparison with the neighbouring
     row) rather than a data-frame group-by: the arrays come straight from the fetch, and
@@ -341,9 +406,12 @@ def deal_spells(conn: Connection, as_of: dt.datetime, use_stage: bool, classes: 
     )
     size = np.searchsorted(np.array(cuts), np.nan_to_num(last_amount, nan=0.0), side="left")
     classes_used = len(cuts) + 1
-    label = np.where(status == 1, 0, np.where(status == 2, 1, 2 + stage_code * classes_used + size))
+    segment, kept = _deal_segments(conn, deal) if segments and n else (np.zeros(n, np.int64), [])
+    groups = segment_labels(kept)
+    state = (stage_code * classes_used + size) * len(groups) + segment
+    label = np.where(status == 1, 0, np.where(status == 2, 1, 2 + state))
     suffixes = [f" · {AMOUNT_CLASSES[i]}" for i in range(classes_used)] if cuts else [""]
-    labels = [WON, LOST] + [f"{s}{x}" for s in names for x in suffixes]
+    labels = [WON, LOST] + [f"{s}{x}{g}" for s in names for x in suffixes for g in groups]
     change = np.r_[True, (deal[1:] != deal[:-1]) | (label[1:] != label[:-1])] if n else label > 0
     keep = np.flatnonzero(change)
     d, lab, us = deal[keep], label[keep], at[keep]
@@ -461,14 +529,18 @@ def deal_inputs(
     stages: list[str] | None = None,
     use_stage: bool = True,
     amount_classes: int = 3,
+    segments: bool = True,
 ) -> tuple[DealHistory, OpenDeals]:
     """The deal chain learned over the window, and the deals open at `as_of`.
 
-    A deal's state is its stage and (with `amount_classes` > 1) its size class — its
-    latest amount as of the cut-off against the tertiles of all deals' — because larger
-    deals close later and less often, so the deals won soon are not an average sample.
+    A deal's state is its stage, (with `amount_classes` > 1) its size class — its latest
+    amount as of the cut-off against the tertiles of all deals' — because larger deals
+    close later and less often, so the deals won soon are not an average sample, and
+    (with `segments`) its account's segment, since segments sell on cycles and win rates
+    of their own (`kept_segments` says which segments count). The segment is the
+    account's current one: accounts keep no history of it.
     """
-    s = deal_spells(conn, window.as_of, use_stage, amount_classes)
+    s = deal_spells(conn, window.as_of, use_stage, amount_classes, segments)
     chain = collect(_tally_spells(s, window, bands), stages or [], (WON, LOST), bands, window)
     t = chain.tallies
     still = (s.next_label < 0) & (s.label > 1)  # the last spell, neither won nor lost

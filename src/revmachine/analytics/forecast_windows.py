@@ -37,8 +37,10 @@ from revmachine.analytics.forecast_inputs import (
     days_of,
     deal_history,
     funnel_state,
+    kept_segments,
     month_counts,
     open_deals_from_rows,
+    segment_labels,
 )
 from revmachine.analytics.spec import Grain
 from revmachine.analytics.sqlfuncs import bucket_start
@@ -110,9 +112,9 @@ def _tally_statement(spells: Subquery, window: Window, bands: Bands) -> Any:
 
 
 def _snapshots(as_of: dt.datetime) -> Subquery:
-    """Every deal snapshot at or before `as_of`, with the deal's latest amount then and
-    its rank from the latest (1 = latest)."""
-    h = schema.opportunity_history
+    """Every deal snapshot at or before `as_of`, with the deal's latest amount then, its
+    rank from the latest (1 = latest) and its account's segment."""
+    h, o, a = schema.opportunity_history, schema.opportunities, schema.accounts
     latest = (h.c.occurred_at.desc(), h.c.id.desc())
     return (
         select(
@@ -126,10 +128,23 @@ def _snapshots(as_of: dt.datetime) -> Subquery:
             .over(partition_by=h.c.opportunity_id, order_by=latest)
             .label("last_amount"),
             func.row_number().over(partition_by=h.c.opportunity_id, order_by=latest).label("rn"),
+            a.c.segment,
+        )
+        .select_from(
+            h.outerjoin(o, o.c.id == h.c.opportunity_id).outerjoin(a, a.c.id == o.c.account_id)
         )
         .where(h.c.occurred_at <= as_of)
         .subquery("snaps")
     )
+
+
+def segments_kept(conn: Connection, as_of: dt.datetime) -> list[str]:
+    """`kept_segments` from the deals known at `as_of`, counted in SQL."""
+    snaps = _snapshots(as_of)
+    rows = conn.execute(
+        select(snaps.c.segment, func.count()).where(snaps.c.rn == 1).group_by(snaps.c.segment)
+    ).all()
+    return kept_segments({segment: int(n) for segment, n in rows})
 
 
 def amount_cuts(conn: Connection, as_of: dt.datetime, classes: int) -> list[float]:
@@ -156,9 +171,12 @@ def amount_cuts(conn: Connection, as_of: dt.datetime, classes: int) -> list[floa
     return sorted({float(top) for _, top, _ in rows[:-1]})
 
 
-def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Subquery:
+def _deal_changes(
+    as_of: dt.datetime, use_stage: bool, cuts: list[float], segments: list[str]
+) -> Subquery:
     """Each deal's snapshots at or before `as_of` with its label — open stage (and
-    amount class, from the deal's latest amount), won, lost — and the previous label."""
+    amount class, from the deal's latest amount, and segment), won, lost — and the
+    previous label."""
     snaps = _snapshots(as_of)
     stage: ColumnElement[Any] = func.coalesce(snaps.c.stage, OPEN) if use_stage else literal(OPEN)
     if cuts:
@@ -168,6 +186,12 @@ def _deal_changes(as_of: dt.datetime, use_stage: bool, cuts: list[float]) -> Sub
             else_=literal(f" · {AMOUNT_CLASSES[len(cuts)]}"),
         )
         stage = stage + size
+    if segments:
+        *named, other = segment_labels(segments)
+        pairs = zip(segments, named, strict=True)
+        stage = stage + case(
+            *[(snaps.c.segment == name, literal(g)) for name, g in pairs], else_=literal(other)
+        )
     label = case((snaps.c.status == "won", WON), (snaps.c.status == "lost", LOST), else_=stage)
     order = (snaps.c.occurred_at, snaps.c.id)
     return select(
@@ -221,10 +245,12 @@ def deal_inputs(
     stages: list[str] | None = None,
     use_stage: bool = True,
     amount_classes: int = 3,
+    segments: bool = True,
 ) -> tuple[DealHistory, OpenDeals]:
     """`forecast_inputs.deal_inputs`, read with window functions."""
     cuts = amount_cuts(conn, window.as_of, amount_classes)
-    marked = _deal_changes(window.as_of, use_stage, cuts)
+    kept = segments_kept(conn, window.as_of) if segments else []
+    marked = _deal_changes(window.as_of, use_stage, cuts, kept)
     spells = _deal_spells(marked)
     rows = list(conn.execute(_tally_statement(spells, window, bands)))
     chain = collect(rows, stages or [], (WON, LOST), bands, window)
