@@ -15,23 +15,21 @@ from starlette.concurrency import run_in_threadpool
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
-    Ctx,
     batch_size,
     import_planned,
     input_list,
     json_body,
     lead_emails,
     marketo_problem,
-    page,
     parse_ids,
     rejected,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, request_id, skipped
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.paging import decode_cursor, encode_cursor, page
 from revmachine.api.permissions import Permission
 from revmachine.api.routers.activities import check_own_leads
-from revmachine.api.state import ApiContext
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.model.timestamps import TimestampError, parse_timestamp
 from revmachine.services import queries
 from revmachine.services.activity_ids import (

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import select
 
 from revmachine.api.auth import Principal
@@ -16,12 +16,9 @@ from revmachine.api.jsonbody import parse_json
 from revmachine.api.marketo.envelope import MarketoCode, ok, skipped
 from revmachine.api.paging import encode_cursor
 from revmachine.api.problems import ApiProblem
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext
 from revmachine.services.imports.batch import RecordResult, upsert_batch
 from revmachine.store import schema
-
-Ctx = Annotated[ApiContext, Depends(context)]
-Row = TypeVar("Row")
 
 
 def marketo_problem(code: MarketoCode, message: str) -> ApiProblem:
@@ -106,11 +103,6 @@ def parse_ids(values: list[str], name: str) -> list[int]:
     if not all(is_id(v) for v in found):
         raise marketo_problem(MarketoCode.INVALID_DATA, f"{name} must be ids (1 to {MAX_ID})")
     return found
-
-
-def page(rows: list[Row], size: int) -> tuple[list[Row], bool]:
-    """Rows read with `limit=size + 1`: the first `size`, and whether there are more."""
-    return rows[:size], len(rows) > size
 
 
 def ok_page(

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from revmachine.api.marketo.common import Ctx, params
+from revmachine.api.marketo.common import params
+from revmachine.api.state import Ctx
 from revmachine.services.keys import issue_token
 
 router = APIRouter(tags=["marketo"])

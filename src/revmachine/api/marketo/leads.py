@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
     MAX_ID,
-    Ctx,
     batch_size,
     import_planned,
     input_list,
@@ -25,7 +24,6 @@ from revmachine.api.marketo.common import (
     json_body,
     marketo_problem,
     ok_page,
-    page,
     params,
     parse_ids,
     rejected,
@@ -40,9 +38,9 @@ from revmachine.api.marketo.fields import (
     field_for,
     lead_json,
 )
-from revmachine.api.paging import decode_cursor
+from revmachine.api.paging import decode_cursor, page
 from revmachine.api.permissions import Permission
-from revmachine.api.state import ApiContext
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services import queries
 
 router = APIRouter(prefix="/rest/v1", tags=["marketo"])

@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
-    Ctx,
     batch_size,
     import_planned,
     input_list,
@@ -24,16 +23,15 @@ from revmachine.api.marketo.common import (
     lead_emails,
     marketo_problem,
     ok_page,
-    page,
     params,
     parse_ids,
     rejected,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, skipped
-from revmachine.api.paging import decode_cursor
+from revmachine.api.paging import decode_cursor, page
 from revmachine.api.permissions import Permission, allows
-from revmachine.api.state import ApiContext
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services.imports.opportunities import add_contacts
 from revmachine.store import schema
 
