@@ -19,48 +19,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from revmachine.demo import generate, load_demo
 from revmachine.demo.tables import KINDS
-from revmachine.store.database import Database, normalise_url
-from revmachine.store.migrate import upgrade
-
-
-@contextmanager
-def fresh_store(url: str | None) -> Iterator[Database]:
-    if url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{Path(tmp) / 'demo.db'}")
-            upgrade(db)
-            try:
-                yield db
-            finally:
-                db.dispose()
-        return
-    name = f"revmachine_bench_demo_{secrets.token_hex(4)}"
-    admin = Database(url)
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    db = Database(make_url(normalise_url(url)).set(database=name).render_as_string(False))
-    try:
-        upgrade(db)
-        yield db
-    finally:
-        db.dispose()
-        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+from revmachine.store.scratch import scratch_store
 
 
 def main() -> int:
@@ -81,7 +49,7 @@ def main() -> int:
         pl.read_csv(io.BytesIO(data), infer_schema=False)
     baseline = time.perf_counter() - began
 
-    with fresh_store(args.db) as db:
+    with tempfile.TemporaryDirectory() as tmp, scratch_store(args.db, Path(tmp)) as db:
         began = time.perf_counter()
         summary = load_demo(db, world)
         loaded = time.perf_counter() - began

@@ -8,7 +8,8 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,6 +25,9 @@ from revmachine.cli_support import (
     parse_when,
     progress_bar,
 )
+
+if TYPE_CHECKING:
+    from revmachine.config.revenue_model import SalesDecisionKind
 
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="The time of the action (default now).")
@@ -166,22 +170,6 @@ def queue(
     console.print(table)
 
 
-def _print_decision(result: object) -> None:
-    from revmachine.services.handoff import DecisionResult
-
-    assert isinstance(result, DecisionResult)
-    moved = (
-        f"{result.stage_before} → {result.stage_after} ({result.rule})"
-        if result.rule
-        else f"still {result.stage_after} (no transition fired)"
-    )
-    why = f" for {result.reason}" if result.reason else ""
-    console.print(
-        f"{result.email}: {result.decision.value}ed{why} by {result.rep} at "
-        f"{result.occurred_at:%Y-%m-%d %H:%M}; {moved}"
-    )
-
-
 def accept(
     email: Annotated[str, typer.Argument(help="The lead's email.")],
     rep: RepOption,
@@ -191,12 +179,9 @@ def accept(
     db: DbOption = None,
 ) -> None:
     """Accept a lead from your queue (it becomes sales-accepted)."""
-    from revmachine.services.handoff import accept_lead
+    from revmachine.config.revenue_model import SalesDecisionKind
 
-    ws = open_workspace(workspace)
-    store = open_store(db)
-    with refused():
-        _print_decision(accept_lead(store, ws, email, rep, _when(as_of), note=note))
+    _decide(SalesDecisionKind.ACCEPT, email, rep, None, note, workspace, as_of, db)
 
 
 def reject(
@@ -209,12 +194,38 @@ def reject(
     db: DbOption = None,
 ) -> None:
     """Reject a lead from your queue with a reason (recycled or disqualified by it)."""
-    from revmachine.services.handoff import reject_lead
+    from revmachine.config.revenue_model import SalesDecisionKind
+
+    _decide(SalesDecisionKind.REJECT, email, rep, reason, note, workspace, as_of, db)
+
+
+def _decide(
+    decision: SalesDecisionKind,
+    email: str,
+    rep: str,
+    reason: str | None,
+    note: str | None,
+    workspace: Path | None,
+    as_of: str | None,
+    db: str | None,
+) -> None:
+    """What `accept` and `reject` share: record the decision, print where the lead went."""
+    from revmachine.services.handoff.decisions import decide
 
     ws = open_workspace(workspace)
     store = open_store(db)
     with refused():
-        _print_decision(reject_lead(store, ws, email, rep, reason, _when(as_of), note=note))
+        result = decide(store, ws, email, rep, decision, reason, _when(as_of), note)
+    moved = (
+        f"{result.stage_before} → {result.stage_after} ({result.rule})"
+        if result.rule
+        else f"still {result.stage_after} (no transition fired)"
+    )
+    why = f" for {result.reason}" if result.reason else ""
+    console.print(
+        f"{result.email}: {result.decision.value}ed{why} by {result.rep} at "
+        f"{result.occurred_at:%Y-%m-%d %H:%M}; {moved}"
+    )
 
 
 def assign(

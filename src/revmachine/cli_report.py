@@ -33,6 +33,7 @@ from revmachine.cli_support import (
     err,
     open_store,
     open_workspace,
+    parse_when,
 )
 from revmachine.config.revenue_model import RevenueModel
 
@@ -74,19 +75,8 @@ HtmlOption = Annotated[
 ]
 
 
-def _when(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    from revmachine.model.timestamps import TimestampError, parse_timestamp
-
-    try:
-        return parse_timestamp(text)
-    except TimestampError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-
-
 def _day(text: str | None, name: str) -> dt.date | None:
-    when = _when(text)
+    when = parse_when(text)
     if when is not None and when.time() != dt.time():
         raise typer.BadParameter(f"{name} takes a date such as 2025-01-31, not a time")
     return when.date() if when else None
@@ -100,7 +90,7 @@ def build_scope(
     where: list[str] | None,
     now: dt.datetime,
 ) -> Scope:
-    when = _when(as_of) or now
+    when = parse_when(as_of) or now
     start, last = _day(from_, "--from"), _day(to, "--to")
     default = default_period(when)
     period = Period(

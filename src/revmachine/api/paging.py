@@ -12,9 +12,11 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from revmachine.api.problems import ApiProblem
+
+Row = TypeVar("Row")
 
 
 def fingerprint(filters: Mapping[str, Any]) -> str:
@@ -45,3 +47,8 @@ def decode_cursor(cursor: str | None, filters: Mapping[str, Any]) -> int:
             "the cursor belongs to a query with other filters; start again without a cursor",
         )
     return after
+
+
+def page(rows: list[Row], size: int) -> tuple[list[Row], bool]:
+    """Rows read with `limit=size + 1`: the first `size`, and whether there are more."""
+    return rows[:size], len(rows) > size

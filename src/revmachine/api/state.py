@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from revmachine.api.limits import RateLimiter
 from revmachine.api.settings import ApiSettings
@@ -40,3 +41,7 @@ async def context(request: Request) -> ApiContext:
     ctx = request.app.state.api
     assert isinstance(ctx, ApiContext)
     return ctx
+
+
+#: A route's parameter for the app's context.
+Ctx = Annotated[ApiContext, Depends(context)]

@@ -16,18 +16,20 @@ from starlette.concurrency import run_in_threadpool
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
     batch_size,
+    import_planned,
     input_list,
     json_body,
+    lead_emails,
     marketo_problem,
     parse_ids,
+    rejected,
     split_values,
 )
-from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, skipped
-from revmachine.api.marketo.leads import lead_ids_to_emails
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, request_id, skipped
+from revmachine.api.paging import decode_cursor, encode_cursor, page
 from revmachine.api.permissions import Permission
 from revmachine.api.routers.activities import check_own_leads
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.model.timestamps import TimestampError, parse_timestamp
 from revmachine.services import queries
 from revmachine.services.activity_ids import (
@@ -36,12 +38,10 @@ from revmachine.services.activity_ids import (
     create_custom_type,
     numbered_types,
 )
-from revmachine.services.imports.batch import upsert_batch
 from revmachine.services.queries.activities import feed_head, position_at
 
 router = APIRouter(prefix="/rest/v1", tags=["marketo"])
 
-Ctx = Annotated[ApiContext, Depends(context)]
 FEED = {"marketo": "activities"}
 
 
@@ -79,7 +79,7 @@ def paging_token(
     with ctx.db.reading() as conn:
         position = position_at(conn, since)
     return {
-        "requestId": ok([])["requestId"],
+        "requestId": request_id(),
         "success": True,
         "nextPageToken": encode_cursor(position, FEED),
     }
@@ -137,8 +137,7 @@ def activities(
             types=wanted,
             upto=head,
         )
-    more = len(rows) > size
-    rows = rows[:size]
+    rows, more = page(rows, size)
     position = rows[-1]["id"] if more else max(head, after)
     by_name = {t.name: t for t in types}
     return ok(
@@ -151,9 +150,7 @@ def activities(
 def _external(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
     records = input_list(doc, ctx.settings.marketo_max_batch)
     types = {t.id: t for t in numbered_types(ctx.db, ctx.now())}
-    lead_ids = [r.get("leadId") for r in records if isinstance(r, dict)]
-    with ctx.db.reading() as conn:
-        emails = lead_ids_to_emails(conn, lead_ids)
+    emails = lead_emails(ctx, records)
     results: dict[int, dict[str, Any]] = {}
     plan: list[tuple[int, dict[str, Any]]] = []
     for i, r in enumerate(records):
@@ -188,21 +185,11 @@ def _external(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dic
             )
         )
     check_own_leads(ctx, principal, [record for _, record in plan])
-    if plan:
-        batch = upsert_batch(
-            "activities",
-            ctx.db,
-            [record for _, record in plan],
-            now=ctx.now(),
-            name=f"marketo:{principal.key.client_id}",
-            max_batch=ctx.settings.marketo_max_batch,
-        )
-        for (i, _), outcome in zip(plan, batch.results, strict=True):
-            if outcome.status == "rejected":
-                message = "; ".join(e.message for e in outcome.errors)
-                results[i] = skipped(MarketoCode.INVALID_DATA, message)
-            else:
-                results[i] = {"id": outcome.id, "status": "added"}
+    for i, outcome in import_planned(ctx, principal, "activities", plan):
+        if outcome.status == "rejected":
+            results[i] = rejected(outcome)
+        else:
+            results[i] = {"id": outcome.id, "status": "added"}
     return ok([results[i] for i in range(len(records))])
 
 

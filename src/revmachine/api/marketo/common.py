@@ -1,16 +1,24 @@
-"""What the Marketo routes share: request parsing, paging tokens and the problem type."""
+"""What the Marketo routes share: request parsing, paging, the native import of a planned
+batch, and the problem type."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from sqlalchemy import select
 
+from revmachine.api.auth import Principal
 from revmachine.api.jsonbody import parse_json
-from revmachine.api.marketo.envelope import MarketoCode
+from revmachine.api.marketo.envelope import MarketoCode, ok, skipped
+from revmachine.api.paging import encode_cursor
 from revmachine.api.problems import ApiProblem
+from revmachine.api.state import ApiContext
+from revmachine.services.imports.batch import RecordResult, upsert_batch
+from revmachine.store import schema
 
 
 def marketo_problem(code: MarketoCode, message: str) -> ApiProblem:
@@ -95,3 +103,47 @@ def parse_ids(values: list[str], name: str) -> list[int]:
     if not all(is_id(v) for v in found):
         raise marketo_problem(MarketoCode.INVALID_DATA, f"{name} must be ids (1 to {MAX_ID})")
     return found
+
+
+def ok_page(
+    result: list[Any], filters: Mapping[str, Any], more_after: int | None
+) -> dict[str, Any]:
+    """`ok`, with a `nextPageToken` to continue after row id `more_after` when there is more:
+    Marketo sends a token only then (clients loop on its presence)."""
+    if more_after is None:
+        return ok(result)
+    return ok(result, nextPageToken=encode_cursor(more_after, filters))
+
+
+def import_planned(
+    ctx: ApiContext, principal: Principal, kind: str, plan: list[tuple[int, dict[str, Any]]]
+) -> list[tuple[int, RecordResult]]:
+    """Import the planned (position, record) pairs in one native batch of `kind`, under the
+    client's name; what became of each, by its position in the request."""
+    if not plan:
+        return []
+    batch = upsert_batch(
+        kind,
+        ctx.db,
+        [record for _, record in plan],
+        now=ctx.now(),
+        name=f"marketo:{principal.key.client_id}",
+        max_batch=ctx.settings.marketo_max_batch,
+    )
+    return [(i, outcome) for (i, _), outcome in zip(plan, batch.results, strict=True)]
+
+
+def rejected(outcome: RecordResult, **extra: Any) -> dict[str, Any]:
+    """A record the native import rejected, skipped with the import's reasons."""
+    message = "; ".join(e.message for e in outcome.errors)
+    return skipped(MarketoCode.INVALID_DATA, message, **extra)
+
+
+def lead_emails(ctx: ApiContext, records: list[Any]) -> dict[int, str]:
+    """Email by lead id, for the `leadId`s of `records` that name a lead."""
+    ids = [r.get("leadId") for r in records if isinstance(r, dict)]
+    ids = [i for i in ids if is_id(i)]
+    p = schema.people
+    with ctx.db.reading() as conn:
+        rows = conn.execute(select(p.c.id, p.c.email).where(p.c.id.in_(ids)))
+        return {int(i): e for i, e in rows}

@@ -8,13 +8,13 @@ Errors use OAuth's shape (`error`, `error_description`) with HTTP 401, as Market
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from revmachine.api.marketo.common import params
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import Ctx
 from revmachine.services.keys import issue_token
 
 router = APIRouter(tags=["marketo"])
@@ -24,7 +24,7 @@ def _oauth_error(error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=401)
 
 
-async def token(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Any:
+async def token(request: Request, ctx: Ctx) -> Any:
     """`grant_type=client_credentials&client_id=…&client_secret=…` (query or form)."""
     from starlette.concurrency import run_in_threadpool
 

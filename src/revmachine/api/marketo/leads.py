@@ -11,19 +11,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
     MAX_ID,
     batch_size,
+    import_planned,
     input_list,
     is_id,
     json_body,
     marketo_problem,
+    ok_page,
     params,
     parse_ids,
+    rejected,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, ok, skipped
@@ -35,16 +38,13 @@ from revmachine.api.marketo.fields import (
     field_for,
     lead_json,
 )
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.paging import decode_cursor, page
 from revmachine.api.permissions import Permission
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services import queries
-from revmachine.services.imports.batch import upsert_batch
-from revmachine.store import schema
 
 router = APIRouter(prefix="/rest/v1", tags=["marketo"])
 
-Ctx = Annotated[ApiContext, Depends(context)]
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
 
 
@@ -87,12 +87,8 @@ def _query(ctx: ApiContext, principal: Principal, p: dict[str, str]) -> dict[str
         rows = queries.people_matching(
             conn, spec.column, values, after=after, limit=size + 1, owner_id=principal.owner_scope
         )
-    more = len(rows) > size
-    rows = rows[:size]
-    extra: dict[str, Any] = {}
-    if more:  # Marketo sends a token only when there is more (clients loop on its presence)
-        extra["nextPageToken"] = encode_cursor(rows[-1]["id"], filters)
-    return ok([lead_json(r, fields) for r in rows], **extra)
+    rows, more = page(rows, size)
+    return ok_page([lead_json(r, fields) for r in rows], filters, rows[-1]["id"] if more else None)
 
 
 def _our_record(lead: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -190,22 +186,12 @@ def _sync(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[st
         raise marketo_problem(MarketoCode.INVALID_DATA, f"action '{action}' is not supported")
     lookup = doc.get("lookupField") or "email"
     plan, results = _plan(ctx, principal, leads, action, str(lookup))
-    if plan:
-        batch = upsert_batch(
-            "people",
-            ctx.db,
-            [record for _, record in plan],
-            now=ctx.now(),
-            name=f"marketo:{principal.key.client_id}",
-            max_batch=ctx.settings.marketo_max_batch,
-        )
-        for (i, _), outcome in zip(plan, batch.results, strict=True):
-            if outcome.status == "rejected":
-                message = "; ".join(e.message for e in outcome.errors)
-                results[i] = skipped(MarketoCode.INVALID_DATA, message)
-            else:
-                status = "created" if outcome.status == "created" else "updated"
-                results[i] = {"id": outcome.id, "status": status}
+    for i, outcome in import_planned(ctx, principal, "people", plan):
+        if outcome.status == "rejected":
+            results[i] = rejected(outcome)
+        else:
+            status = "created" if outcome.status == "created" else "updated"
+            results[i] = {"id": outcome.id, "status": status}
     return ok([results[i] for i in range(len(leads))])
 
 
@@ -251,10 +237,3 @@ def describe_leads(
     principal: Annotated[Principal, Depends(require(Permission.PEOPLE_READ))],
 ) -> dict[str, Any]:
     return ok(describe())
-
-
-def lead_ids_to_emails(conn: Connection, ids: list[Any]) -> dict[int, str]:
-    """Email by lead id, for the values of `ids` that can be ids at all."""
-    ids = [i for i in ids if is_id(i)]
-    p = schema.people
-    return {int(i): e for i, e in conn.execute(select(p.c.id, p.c.email).where(p.c.id.in_(ids)))}

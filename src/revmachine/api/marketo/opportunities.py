@@ -17,25 +17,26 @@ from starlette.concurrency import run_in_threadpool
 from revmachine.api.auth import Principal, require
 from revmachine.api.marketo.common import (
     batch_size,
+    import_planned,
     input_list,
     json_body,
+    lead_emails,
     marketo_problem,
+    ok_page,
     params,
     parse_ids,
+    rejected,
     split_values,
 )
 from revmachine.api.marketo.envelope import MarketoCode, marketo_time, ok, skipped
-from revmachine.api.marketo.leads import lead_ids_to_emails
-from revmachine.api.paging import decode_cursor, encode_cursor
-from revmachine.api.permissions import Permission
-from revmachine.api.state import ApiContext, context
-from revmachine.services.imports.batch import upsert_batch
+from revmachine.api.paging import decode_cursor, page
+from revmachine.api.permissions import Permission, allows
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services.imports.opportunities import add_contacts
 from revmachine.store import schema
 
 router = APIRouter(prefix="/rest/v1", tags=["marketo"])
 
-Ctx = Annotated[ApiContext, Depends(context)]
 _O = schema.opportunities
 
 #: Marketo name → (revmachine column, data type, updateable).
@@ -144,22 +145,12 @@ def _sync(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[st
             else:
                 existing = current.get(str(r["externalOpportunityId"]))
                 plan.append((i, _our_record(_with_current(r, existing), now)))
-    if plan:
-        batch = upsert_batch(
-            "opportunities",
-            ctx.db,
-            [record for _, record in plan],
-            now=ctx.now(),
-            name=f"marketo:{principal.key.client_id}",
-            max_batch=ctx.settings.marketo_max_batch,
-        )
-        for (i, _), outcome in zip(plan, batch.results, strict=True):
-            if outcome.status == "rejected":
-                message = "; ".join(e.message for e in outcome.errors)
-                results[i] = skipped(MarketoCode.INVALID_DATA, message, seq=i)
-            else:
-                status = "created" if outcome.status == "created" else "updated"
-                results[i] = {"seq": i, "status": status, "marketoGUID": str(outcome.id)}
+    for i, outcome in import_planned(ctx, principal, "opportunities", plan):
+        if outcome.status == "rejected":
+            results[i] = rejected(outcome, seq=i)
+        else:
+            status = "created" if outcome.status == "created" else "updated"
+            results[i] = {"seq": i, "status": status, "marketoGUID": str(outcome.id)}
     return ok([results[i] for i in range(len(records))])
 
 
@@ -210,13 +201,11 @@ def _query(ctx: ApiContext, principal: Principal, p: dict[str, str]) -> dict[str
         stmt = stmt.where(_O.c.owner_id == principal.owner_scope)
     with ctx.db.reading() as conn:
         rows = list(conn.execute(stmt))
-    more = len(rows) > size
-    rows = rows[:size]
+    rows, more = page(rows, size)
     result = []
     for seq, row in enumerate(rows):
         result.append(_opportunity_json(row, fields or list(DEFAULT_FIELDS)) | {"seq": seq})
-    extra = {"nextPageToken": encode_cursor(rows[-1].id, filters)} if more else {}
-    return ok(result, **extra)
+    return ok_page(result, filters, rows[-1].id if more else None)
 
 
 @router.post("/opportunities.json", summary="Sync opportunities, or query with _method=GET")
@@ -228,8 +217,6 @@ async def post_opportunities(
     p = await params(request)
     if p.get("_method", "").upper() == "GET":
         return await run_in_threadpool(_query, ctx, principal, p)
-    from revmachine.api.permissions import allows
-
     if not allows(principal.role, Permission.OPPORTUNITIES_WRITE):
         raise marketo_problem(MarketoCode.ACCESS_DENIED, "this key may not write opportunities")
     doc = await json_body(request)
@@ -276,9 +263,7 @@ def describe_opportunities(
 
 def _roles(ctx: ApiContext, principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
     records = input_list(doc, ctx.settings.marketo_max_batch)
-    lead_ids = [r.get("leadId") for r in records if isinstance(r, dict)]
-    with ctx.db.reading() as conn:
-        emails = lead_ids_to_emails(conn, lead_ids)
+    emails = lead_emails(ctx, records)
     results: dict[int, dict[str, Any]] = {}
     plan: list[tuple[int, tuple[str, int, str | None]]] = []
     for i, r in enumerate(records):

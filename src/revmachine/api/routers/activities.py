@@ -10,21 +10,26 @@ from sqlalchemy import select
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.paging import decode_cursor
 from revmachine.api.permissions import Permission
 from revmachine.api.problems import ApiProblem
-from revmachine.api.routers.common import CursorQuery, LimitQuery, aware, page_limit
+from revmachine.api.routers.common import (
+    CursorQuery,
+    LimitQuery,
+    aware,
+    feed_page,
+    import_batch,
+    page_limit,
+)
 from revmachine.api.schemas import ActivityFeed, BatchRequest, BatchResponse
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
 from revmachine.services import queries
-from revmachine.services.imports.batch import upsert_batch
 from revmachine.services.queries.activities import position_at
 from revmachine.store import schema
 
 router = APIRouter(prefix="/v1", tags=["activities"], route_class=IdempotentRoute)
 
-Ctx = Annotated[ApiContext, Depends(context)]
 FEED = {"feed": "activities"}
 
 
@@ -65,15 +70,7 @@ def add_activities(
     """Each activity is stored once per `event_id` (sending it again is `unchanged`); an
     activity without one gets an id derived from its content, as in CSV imports."""
     check_own_leads(ctx, principal, body.records)
-    batch = upsert_batch(
-        "activities",
-        ctx.db,
-        body.records,
-        now=ctx.now(),
-        name=f"api:{principal.key.client_id}",
-        max_batch=ctx.settings.max_batch,
-    )
-    return BatchResponse.render(batch)
+    return import_batch("activities", ctx, principal, body)
 
 
 @router.get("/activities", response_model=ActivityFeed, summary="Activities since a cursor")
@@ -104,10 +101,7 @@ def activity_feed(
             owner_id=principal.owner_scope,
             types=type or None,
         )
-    more = len(rows) > size
-    rows = rows[:size]
-    last = rows[-1]["id"] if rows else after
-    return {"data": rows, "next_cursor": encode_cursor(last, filters), "has_more": more}
+    return feed_page(rows, size, after, filters)
 
 
 @router.get("/activity-types", summary="Every activity type: built-in and seen in the log")

@@ -14,11 +14,9 @@ from revmachine.analytics.spec import Period, Scope, ScopeError, default_period
 from revmachine.api.auth import Principal, require
 from revmachine.api.permissions import Permission
 from revmachine.api.problems import ApiProblem
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import Ctx
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
-
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("", summary="The analytics reports there are")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
 
+from revmachine.api.auth import Principal
+from revmachine.api.paging import encode_cursor, page
 from revmachine.api.problems import ApiProblem
+from revmachine.api.schemas import BatchRequest, BatchResponse
+from revmachine.api.state import ApiContext
+from revmachine.services.imports.batch import upsert_batch
 
 
 def page_limit(limit: int | None, default: int, maximum: int) -> int:
@@ -42,3 +47,34 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
         return value.astimezone(dt.UTC)
     except OverflowError as exc:
         raise ApiProblem(422, "invalid-request", f"{value.isoformat()} is out of range") from exc
+
+
+def import_batch(kind: str, ctx: ApiContext, principal: Principal, body: BatchRequest) -> Response:
+    """A batch write: the import of `kind` (as `revmachine import KIND` runs it) under the
+    client's name, one result per record."""
+    batch = upsert_batch(
+        kind,
+        ctx.db,
+        body.records,
+        now=ctx.now(),
+        name=f"api:{principal.key.client_id}",
+        max_batch=ctx.settings.max_batch,
+    )
+    return BatchResponse.render(batch)
+
+
+def list_page(rows: list[dict[str, Any]], size: int, filters: dict[str, Any]) -> dict[str, Any]:
+    """A page of a list read with `limit=size + 1`: its rows, and a `next_cursor` after the
+    last of them when there are more."""
+    rows, more = page(rows, size)
+    return {"data": rows, "next_cursor": encode_cursor(rows[-1]["id"], filters) if more else None}
+
+
+def feed_page(
+    rows: list[dict[str, Any]], size: int, after: int, filters: dict[str, Any]
+) -> dict[str, Any]:
+    """A page of an activity feed read with `limit=size + 1`: always a `next_cursor` (after
+    the last row, or where the page began), so a client can poll it for news."""
+    rows, more = page(rows, size)
+    last = rows[-1]["id"] if rows else after
+    return {"data": rows, "next_cursor": encode_cursor(last, filters), "has_more": more}

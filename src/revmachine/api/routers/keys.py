@@ -11,12 +11,10 @@ from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.permissions import Permission
 from revmachine.api.routers.common import not_found
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import Ctx
 from revmachine.services.keys import list_keys, revoke_key
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=IdempotentRoute)
-
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("", summary="Every API key (never its secret)")

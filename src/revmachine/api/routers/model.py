@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.permissions import Permission
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import Ctx
 from revmachine.config import Severity, read_workspace_texts, render_workspace
 from revmachine.config.workspace import canonical_content
 from revmachine.services import queries
@@ -19,8 +19,6 @@ from revmachine.services.cycle import process
 from revmachine.services.cycle.versions import history
 
 router = APIRouter(prefix="/v1/model", tags=["revenue model"], route_class=IdempotentRoute)
-
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 class Candidate(BaseModel):

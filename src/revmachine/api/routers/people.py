@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.paging import decode_cursor
 from revmachine.api.permissions import Permission
 from revmachine.api.routers.common import (
     CursorQuery,
@@ -18,6 +18,9 @@ from revmachine.api.routers.common import (
     LimitQuery,
     ScoreQuery,
     aware,
+    feed_page,
+    import_batch,
+    list_page,
     not_found,
     page_limit,
 )
@@ -30,14 +33,11 @@ from revmachine.api.schemas import (
     ScoreChange,
     StageMove,
 )
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services import queries
 from revmachine.services.cycle import UnknownPerson, explain_person
-from revmachine.services.imports.batch import upsert_batch
 
 router = APIRouter(prefix="/v1/people", tags=["people"], route_class=IdempotentRoute)
-
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 def _person_id(ctx: ApiContext, ref: str, principal: Principal) -> int:
@@ -56,15 +56,7 @@ def upsert_people(
 ) -> Response:
     """Deduplicated on email and merged field by field by the record's own time, exactly
     as `revmachine import people` does. One result per record, in input order."""
-    batch = upsert_batch(
-        "people",
-        ctx.db,
-        body.records,
-        now=ctx.now(),
-        name=f"api:{principal.key.client_id}",
-        max_batch=ctx.settings.max_batch,
-    )
-    return BatchResponse.render(batch)
+    return import_batch("people", ctx, principal, body)
 
 
 @router.get("", response_model=Page[Person], summary="Search people")
@@ -105,12 +97,7 @@ def search_people(
         rows = queries.find_people(
             conn, f, after=after, limit=size + 1, owner_id=principal.owner_scope
         )
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "data": rows,
-        "next_cursor": encode_cursor(rows[-1]["id"], filters) if more else None,
-    }
+    return list_page(rows, size, filters)
 
 
 @router.get("/{ref}", response_model=Person, summary="One person, by id or email")
@@ -200,7 +187,4 @@ def person_activities(
     size = page_limit(limit, ctx.settings.page_size, ctx.settings.max_page_size)
     with ctx.db.reading() as conn:
         rows = queries.activity_feed(conn, after=after, limit=size + 1, person_ids=[person_id])
-    more = len(rows) > size
-    rows = rows[:size]
-    last = rows[-1]["id"] if rows else after
-    return {"data": rows, "next_cursor": encode_cursor(last, filters), "has_more": more}
+    return feed_page(rows, size, after, filters)

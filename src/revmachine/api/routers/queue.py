@@ -13,15 +13,13 @@ from revmachine.api.idempotency import IdempotentRoute
 from revmachine.api.permissions import Permission
 from revmachine.api.problems import ApiProblem
 from revmachine.api.routers.common import not_found
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.config.revenue_model import SalesDecisionKind
 from revmachine.services import queries
 from revmachine.services.queue import record_decision, sales_queue
 from revmachine.store import schema
 
 router = APIRouter(prefix="/v1/queue", tags=["sales queue"], route_class=IdempotentRoute)
-
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 class DecisionRequest(BaseModel):

@@ -14,30 +14,24 @@ from sqlalchemy import Connection
 
 from revmachine.api.auth import Principal, require
 from revmachine.api.idempotency import IdempotentRoute
-from revmachine.api.paging import decode_cursor, encode_cursor
+from revmachine.api.paging import decode_cursor
 from revmachine.api.permissions import Permission
-from revmachine.api.routers.common import CursorQuery, IdQuery, LimitQuery, not_found, page_limit
+from revmachine.api.routers.common import (
+    CursorQuery,
+    IdQuery,
+    LimitQuery,
+    import_batch,
+    list_page,
+    not_found,
+    page_limit,
+)
 from revmachine.api.schemas import BatchRequest, BatchResponse
-from revmachine.api.state import ApiContext, context
+from revmachine.api.state import ApiContext, Ctx
 from revmachine.services import queries
-from revmachine.services.imports.batch import upsert_batch
 
 router = APIRouter(prefix="/v1", tags=["records"], route_class=IdempotentRoute)
 
-Ctx = Annotated[ApiContext, Depends(context)]
 Lister = Callable[..., list[dict[str, Any]]]
-
-
-def _batch(kind: str, ctx: ApiContext, principal: Principal, body: BatchRequest) -> Response:
-    batch = upsert_batch(
-        kind,
-        ctx.db,
-        body.records,
-        now=ctx.now(),
-        name=f"api:{principal.key.client_id}",
-        max_batch=ctx.settings.max_batch,
-    )
-    return BatchResponse.render(batch)
 
 
 def _list(
@@ -51,9 +45,7 @@ def _list(
     size = page_limit(limit, ctx.settings.page_size, ctx.settings.max_page_size)
     with ctx.db.reading() as conn:
         rows = lister(conn, after, size + 1)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {"data": rows, "next_cursor": encode_cursor(rows[-1]["id"], filters) if more else None}
+    return list_page(rows, size, filters)
 
 
 @router.post("/accounts", response_model=BatchResponse, tags=["accounts"])
@@ -63,7 +55,7 @@ def upsert_accounts(
     principal: Annotated[Principal, Depends(require(Permission.ACCOUNTS_WRITE))],
 ) -> Response:
     """Accounts keyed by domain (else by name)."""
-    return _batch("accounts", ctx, principal, body)
+    return import_batch("accounts", ctx, principal, body)
 
 
 @router.get("/accounts", tags=["accounts"])
@@ -90,7 +82,7 @@ def upsert_opportunities(
 ) -> Response:
     """Each record is a snapshot of a deal at a time, kept as history (`opportunity_id` is
     the CRM's id)."""
-    return _batch("opportunities", ctx, principal, body)
+    return import_batch("opportunities", ctx, principal, body)
 
 
 @router.get("/opportunities", tags=["opportunities"])
@@ -134,7 +126,7 @@ def upsert_programs(
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.PROGRAMS_WRITE))],
 ) -> Response:
-    return _batch("programs", ctx, principal, body)
+    return import_batch("programs", ctx, principal, body)
 
 
 @router.get("/programs", tags=["programs"])
@@ -160,7 +152,7 @@ def upsert_costs(
     principal: Annotated[Principal, Depends(require(Permission.PROGRAMS_WRITE))],
 ) -> Response:
     """Program costs per period (`period_end` defaults to the end of the month)."""
-    return _batch("costs", ctx, principal, body)
+    return import_batch("costs", ctx, principal, body)
 
 
 @router.get("/costs", tags=["programs"])
@@ -186,7 +178,7 @@ def upsert_reps(
     ctx: Ctx,
     principal: Annotated[Principal, Depends(require(Permission.REPS_WRITE))],
 ) -> Response:
-    return _batch("reps", ctx, principal, body)
+    return import_batch("reps", ctx, principal, body)
 
 
 @router.get("/reps", tags=["reps"])

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from revmachine.config.revenue_model import OpportunityEventKind, SalesDecisionKind
 from revmachine.engine import (
@@ -291,14 +291,12 @@ def _facts(
     )
 
 
-def _load_activities(
-    conn: Connection, ids: list[int], people: dict[int, PersonInputs], after: int
-) -> None:
-    if conn.dialect.name == "sqlite":
-        _load_activities_sqlite(conn, ids, people, after)
-        return
+def _activities_query(ids: Sequence[int], after: int) -> Select[Any]:
+    """The activities of `ids` with a row id above `after` (0: all; row ids start at 1),
+    with the program's name: (person_id, event_id, type, occurred_at, attributes, program),
+    the columns the raw SQLite readers select too."""
     act, prog = schema.activities, schema.programs
-    stmt = (
+    return (
         select(
             act.c.person_id,
             act.c.event_id,
@@ -308,11 +306,19 @@ def _load_activities(
             prog.c.name,
         )
         .select_from(act.outerjoin(prog, prog.c.id == act.c.program_id))
-        .where(act.c.person_id.in_(ids))
+        .where(act.c.person_id.in_(ids), act.c.id > after)
     )
-    if after:
-        stmt = stmt.where(act.c.id > after)
-    for person_id, event_id, type_, occurred_at, attributes, program in conn.execute(stmt):
+
+
+def _load_activities(
+    conn: Connection, ids: list[int], people: dict[int, PersonInputs], after: int
+) -> None:
+    if conn.dialect.name == "sqlite":
+        _load_activities_sqlite(conn, ids, people, after)
+        return
+    for person_id, event_id, type_, occurred_at, attributes, program in conn.execute(
+        _activities_query(ids, after)
+    ):
         people[person_id].inputs.append(
             Event(event_id, type_, occurred_at, attributes or {}, program)
         )
@@ -409,21 +415,9 @@ def load_activity_columns(
             (json.dumps(ids), after),
         ).fetchall()
     elif ids:
-        act, prog = schema.activities, schema.programs
-        stmt = (
-            select(
-                act.c.person_id,
-                act.c.event_id,
-                act.c.type,
-                act.c.occurred_at,
-                act.c.attributes,
-                prog.c.name,
-            )
-            .select_from(act.outerjoin(prog, prog.c.id == act.c.program_id))
-            .where(act.c.person_id.in_(ids), act.c.id > after)
-        )
         rows = sorted(
-            (tuple(r) for r in conn.execute(stmt)), key=lambda r: (r[0], to_micros(r[3]), r[1])
+            (tuple(r) for r in conn.execute(_activities_query(ids, after))),
+            key=lambda r: (r[0], to_micros(r[3]), r[1]),
         )
     if not rows:
         return ActivityRows(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], [])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, func, select
 
 from revmachine.config.issues import did_you_mean
 from revmachine.config.routing import RoutingModel
@@ -16,31 +18,7 @@ OPEN_STATUSES = ("open", "accepted")
 def load_roster(conn: Connection, routing: RoutingModel) -> Roster:
     """Every rep with their load (leads held in `load_stages`) and the order of their most
     recent assignments, as the routing engine needs them."""
-    r, t = schema.sales_reps, schema.sales_teams
-    reps = {
-        row.id: Rep(
-            row.id,
-            row.email,
-            row.name,
-            row.team,
-            row.role,
-            row.territory,
-            row.capacity,
-            bool(row.active),
-        )
-        for row in conn.execute(
-            select(
-                r.c.id,
-                r.c.email,
-                r.c.name,
-                t.c.name.label("team"),
-                r.c.role,
-                r.c.territory,
-                r.c.capacity,
-                r.c.active,
-            ).select_from(r.outerjoin(t, t.c.id == r.c.team_id))
-        )
-    }
+    reps = {row.id: _rep(row) for row in conn.execute(_reps_query())}
     h, js, la = schema.handoff_leads, schema.journey_states, schema.lead_assignments
     load = {
         int(rep_id): int(n)
@@ -74,22 +52,9 @@ def team_ids(conn: Connection) -> dict[str, int]:
 def find_rep(conn: Connection, email: str, *, active: bool = True) -> Rep:
     """The rep with this email (any case); an unknown or (with `active`) inactive rep is a
     HandoffError naming the closest known email."""
-    r, t = schema.sales_reps, schema.sales_teams
+    r = schema.sales_reps
     wanted = email.strip().lower()
-    row = conn.execute(
-        select(
-            r.c.id,
-            r.c.email,
-            r.c.name,
-            t.c.name.label("team"),
-            r.c.role,
-            r.c.territory,
-            r.c.capacity,
-            r.c.active,
-        )
-        .select_from(r.outerjoin(t, t.c.id == r.c.team_id))
-        .where(func.lower(r.c.email) == wanted)
-    ).first()
+    row = conn.execute(_reps_query().where(func.lower(r.c.email) == wanted)).first()
     if row is None:
         known = list(conn.execute(select(r.c.email)).scalars())
         hint = did_you_mean(wanted, known, "import reps with `revmachine import reps FILE`")
@@ -97,7 +62,29 @@ def find_rep(conn: Connection, email: str, *, active: bool = True) -> Rep:
             HandoffErrorCode.UNKNOWN_REP,
             f"no sales rep with email '{email}'" + (f" ({hint})" if hint else ""),
         )
-    rep = Rep(
+    rep = _rep(row)
+    if active and not rep.active:
+        raise HandoffError(HandoffErrorCode.INACTIVE_REP, f"sales rep {rep.email} is not active")
+    return rep
+
+
+def _reps_query() -> Select[Any]:
+    """The reps with their team's name: the columns of a `Rep`, in its order."""
+    r, t = schema.sales_reps, schema.sales_teams
+    return select(
+        r.c.id,
+        r.c.email,
+        r.c.name,
+        t.c.name.label("team"),
+        r.c.role,
+        r.c.territory,
+        r.c.capacity,
+        r.c.active,
+    ).select_from(r.outerjoin(t, t.c.id == r.c.team_id))
+
+
+def _rep(row: Row[Any]) -> Rep:
+    return Rep(
         row.id,
         row.email,
         row.name,
@@ -107,6 +94,3 @@ def find_rep(conn: Connection, email: str, *, active: bool = True) -> Rep:
         row.capacity,
         bool(row.active),
     )
-    if active and not rep.active:
-        raise HandoffError(HandoffErrorCode.INACTIVE_REP, f"sales rep {rep.email} is not active")
-    return rep

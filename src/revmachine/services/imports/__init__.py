@@ -5,7 +5,7 @@ written; row problems are reported with line and reason while the good rows go i
 """
 
 from revmachine.services.imports.activities import import_activities
-from revmachine.services.imports.common import ImportReport
+from revmachine.services.imports.common import Importer, ImportReport
 from revmachine.services.imports.decisions import import_decisions
 from revmachine.services.imports.opportunities import import_opportunities
 from revmachine.services.imports.people import import_people
@@ -16,7 +16,7 @@ from revmachine.services.imports.records import (
     import_reps,
 )
 
-IMPORTERS = {
+IMPORTERS: dict[str, Importer] = {
     "people": import_people,
     "accounts": import_accounts,
     "activities": import_activities,
@@ -30,6 +30,7 @@ IMPORTERS = {
 __all__ = [
     "IMPORTERS",
     "ImportReport",
+    "Importer",
     "import_accounts",
     "import_activities",
     "import_costs",

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import polars as pl
 from sqlalchemy import Connection, CursorResult, Table, insert, select, update
@@ -18,6 +18,9 @@ from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.ingest.fields import KEEPS_EXTRA_COLUMNS, KIND_FIELDS
 from revmachine.ingest.mapping import resolve_mapping
 from revmachine.store import schema
+
+if TYPE_CHECKING:
+    from revmachine.store.database import Database
 
 #: Rows per statement batch: large enough to amortise round trips, small enough for memory.
 CHUNK = 50_000
@@ -35,6 +38,23 @@ class Progress(Protocol):
 
 def no_progress(done: int, total: int) -> None:
     return None
+
+
+class Importer(Protocol):
+    """The contract of every import (`services.imports.IMPORTERS`): one source of one kind,
+    in one transaction, reported."""
+
+    def __call__(
+        self,
+        db: Database,
+        source: Source,
+        *,
+        now: dt.datetime,
+        name: str | None = None,
+        mapping: dict[str, str] | None = None,
+        progress: Progress = no_progress,
+        outcomes: bool = False,
+    ) -> ImportReport: ...
 
 
 class RecordOutcome(NamedTuple):

@@ -16,16 +16,9 @@ from sqlalchemy import Connection, insert, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode
-from revmachine.services.imports.common import (
-    ImportReport,
-    Progress,
-    Source,
-    new_id,
-    no_progress,
-)
-from revmachine.services.imports.records import _reject, _run
+from revmachine.services.imports.common import ImportReport, new_id
+from revmachine.services.imports.records import _reject, row_importer
 from revmachine.store import schema
-from revmachine.store.database import Database
 
 DECISIONS = ("accept", "reject")
 
@@ -78,14 +71,4 @@ def _apply_decision(
     report.note(row[LINE], "created", new_id(result))
 
 
-def import_decisions(
-    db: Database,
-    source: Source,
-    *,
-    now: dt.datetime,
-    name: str | None = None,
-    mapping: dict[str, str] | None = None,
-    progress: Progress = no_progress,
-    outcomes: bool = False,
-) -> ImportReport:
-    return _run("decisions", db, source, now, name, mapping, progress, _apply_decision, outcomes)
+import_decisions = row_importer("decisions", _apply_decision)

@@ -20,6 +20,7 @@ from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.model.channels import Channel
 from revmachine.services.imports.common import (
+    Importer,
     ImportReport,
     Progress,
     Source,
@@ -44,31 +45,36 @@ def normalise_domain(text: str) -> str:
     return domain.removeprefix("www.").rstrip(".")
 
 
-def _run(
-    kind: str,
-    db: Database,
-    source: Source,
-    now: dt.datetime,
-    name: str | None,
-    mapping: dict[str, str] | None,
-    progress: Progress,
-    apply: RowApplier,
-    outcomes: bool,
-) -> ImportReport:
-    clock = Stopwatch()
-    prepared = prepare(kind, source, name=name, mapping=mapping)
-    report = new_report(kind, prepared, outcomes)
-    frame = prepared.frame.sort(LINE)
-    with db.transaction() as conn:
-        start_run(conn, report, now)
-        for i, row in enumerate(frame.iter_rows(named=True), 1):
-            apply(conn, row, now, report)
-            if i % 1000 == 0:
-                progress(i, frame.height)
-        progress(frame.height, frame.height)
-        finish_run(conn, report, now)
-    report.seconds = clock.seconds()
-    return report
+def row_importer(kind: str, apply: RowApplier) -> Importer:
+    """The import of a small kind: each row, in file order, applied by `apply` in one
+    transaction. The reference records and sales decisions differ only in `apply`."""
+
+    def run(
+        db: Database,
+        source: Source,
+        *,
+        now: dt.datetime,
+        name: str | None = None,
+        mapping: dict[str, str] | None = None,
+        progress: Progress = no_progress,
+        outcomes: bool = False,
+    ) -> ImportReport:
+        clock = Stopwatch()
+        prepared = prepare(kind, source, name=name, mapping=mapping)
+        report = new_report(kind, prepared, outcomes)
+        frame = prepared.frame.sort(LINE)
+        with db.transaction() as conn:
+            start_run(conn, report, now)
+            for i, row in enumerate(frame.iter_rows(named=True), 1):
+                apply(conn, row, now, report)
+                if i % 1000 == 0:
+                    progress(i, frame.height)
+            progress(frame.height, frame.height)
+            finish_run(conn, report, now)
+        report.seconds = clock.seconds()
+        return report
+
+    return run
 
 
 def _reject(
@@ -153,17 +159,7 @@ def _apply_rep(
     )
 
 
-def import_reps(
-    db: Database,
-    source: Source,
-    *,
-    now: dt.datetime,
-    name: str | None = None,
-    mapping: dict[str, str] | None = None,
-    progress: Progress = no_progress,
-    outcomes: bool = False,
-) -> ImportReport:
-    return _run("reps", db, source, now, name, mapping, progress, _apply_rep, outcomes)
+import_reps = row_importer("reps", _apply_rep)
 
 
 # -- programs and costs -------------------------------------------------------------------
@@ -201,17 +197,7 @@ def _apply_program(
     )
 
 
-def import_programs(
-    db: Database,
-    source: Source,
-    *,
-    now: dt.datetime,
-    name: str | None = None,
-    mapping: dict[str, str] | None = None,
-    progress: Progress = no_progress,
-    outcomes: bool = False,
-) -> ImportReport:
-    return _run("programs", db, source, now, name, mapping, progress, _apply_program, outcomes)
+import_programs = row_importer("programs", _apply_program)
 
 
 def _end_of_month(day: dt.date) -> dt.date:
@@ -275,17 +261,7 @@ def _apply_cost(
     )
 
 
-def import_costs(
-    db: Database,
-    source: Source,
-    *,
-    now: dt.datetime,
-    name: str | None = None,
-    mapping: dict[str, str] | None = None,
-    progress: Progress = no_progress,
-    outcomes: bool = False,
-) -> ImportReport:
-    return _run("costs", db, source, now, name, mapping, progress, _apply_cost, outcomes)
+import_costs = row_importer("costs", _apply_cost)
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -359,14 +335,4 @@ def _apply_account(
         report.note(row[LINE], "unchanged", int(existing["id"]))
 
 
-def import_accounts(
-    db: Database,
-    source: Source,
-    *,
-    now: dt.datetime,
-    name: str | None = None,
-    mapping: dict[str, str] | None = None,
-    progress: Progress = no_progress,
-    outcomes: bool = False,
-) -> ImportReport:
-    return _run("accounts", db, source, now, name, mapping, progress, _apply_account, outcomes)
+import_accounts = row_importer("accounts", _apply_account)
