@@ -123,3 +123,55 @@ def test_0004c_carries_the_latest_predictions_over_and_back(empty_db: Database) 
     with empty_db.engine.connect() as conn:
         back = dict(conn.execute(text("SELECT person_id, probability FROM predictions")).all())
     assert back == {i: (0.5 if i == 1 else i / 100) for i in range(1, 21)}
+
+
+def test_0006a_fills_next_stage_as_a_rebuild_would(empty_db: Database) -> None:
+    """Spells stored before `next_stage` existed get the stage each one led to: equal to
+    recomputing every spell from the transitions."""
+    from revmachine.store.spells import rebuild_spells
+
+    migrate.upgrade(empty_db, "0005b")
+    now = "2025-01-01 00:00:00.000000"
+    route = ["known", "engaged", "mql", "engaged", "mql", "sal"]
+    with empty_db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO people (id, email, created_at, updated_at, unsubscribed, "
+                "attributes, field_times) VALUES (:id, :email, :t, :t, false, '{}', '{}')"
+            ),
+            [{"id": i, "email": f"p{i}@x.example", "t": now} for i in range(1, 7)],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO stage_transitions (person_id, from_stage, to_stage, occurred_at, "
+                "reason, recorded_at) VALUES (:p, :a, :b, :at, 'test', :at)"
+            ),
+            [
+                {
+                    "p": p,
+                    "a": route[k - 1] if k else None,
+                    "b": route[k],
+                    "at": f"2025-01-{k + 1:02d} 0{p}:00:00.000000",
+                }
+                for p in range(1, 7)
+                for k in range(p)  # person p has p transitions
+            ],
+        )
+        rebuild_spells(conn)  # as 0004a filled it: no next_stage column yet
+    migrate.upgrade(empty_db)
+    query = text(
+        "SELECT stage, next_stage, id, person_id, entered_us, left_us, prev_us, first_us, "
+        "step FROM stage_spells ORDER BY id"
+    )
+    with empty_db.engine.connect() as conn:
+        migrated = [tuple(r) for r in conn.execute(query)]
+    with empty_db.engine.begin() as conn:
+        rebuild_spells(conn)
+        rebuilt = [tuple(r) for r in conn.execute(query)]
+    assert migrated == rebuilt
+    led = {(r[0], r[1]) for r in migrated}
+    assert ("known", "engaged") in led and ("engaged", "mql") in led and ("sal", None) in led
+    migrate.downgrade(empty_db, "0005b")
+    assert "next_stage" not in {
+        c["name"] for c in inspect(empty_db.engine).get_columns("stage_spells")
+    }

@@ -10,8 +10,8 @@ stage spells come from:
   statements do the work: the days at risk and who is where at `T` (a scan of the spells
   that overlap the look-back window, grouped by stage and the age bands where the spell's
   part inside the window starts and ends, so Python can spread the summed ages over the
-  bands exactly), and the exits (the spells that ended inside the window, joined to the
-  person's next spell by `(person_id, step)` for where they went). Times stay integer
+  bands exactly), and the exits (the spells that ended inside the window, with where they
+  went in their `next_stage`). Times stay integer
   microseconds in the database; the sums come back in days.
 - **Deals** have no spell table: their snapshots as of `T` (one row each; a deal has a
   handful) are read in one plain scan and turned into spells with numpy (a sort by deal
@@ -41,7 +41,6 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
-    and_,
     case,
     cast,
     func,
@@ -651,31 +650,23 @@ def _exit_rows(conn: Connection, window: Window, bands: Bands) -> list[TallyRow]
     day = MICROS_PER_DAY
     out: list[TallyRow] = []
     per_day = literal(1.0 / day, Float)
-    nx = sp.alias("next_spell")
     end_age = sp.c.left_us - sp.c.entered_us
     start_age = case((sp.c.entered_us < _us(ws), _us(ws) - sp.c.entered_us), else_=_us(0))
     start_band, end_band = _band_us(start_age, bands), _band_us(end_age, bands)
-    if conn.dialect.name == "postgresql":
-        # The planner expects ~1,000 joined rows where a look-back has hundreds of
-        # thousands, and sorts them for the GROUP BY with the default 4 MB of work memory:
-        # on disk. Enough memory for this statement's transaction keeps the sort in RAM.
-        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     closed = conn.execute(
         select(
             sp.c.stage,
-            nx.c.stage,
+            sp.c.next_stage,
             start_band,
             end_band,
             func.count(),
             func.sum(start_age * per_day),
             func.sum(end_age * per_day),
         )
-        .select_from(sp)
-        .join(nx, and_(nx.c.person_id == sp.c.person_id, nx.c.step == sp.c.step + 1))
         .where(unindexed(sp.c.left_us) >= _us(ws), unindexed(sp.c.left_us) <= _us(t))
         # (bands first: no index orders them, so SQLite scans the table rather than an
         # index in stage order with a row lookup per spell)
-        .group_by(end_band, start_band, nx.c.stage, sp.c.stage)
+        .group_by(end_band, start_band, sp.c.next_stage, sp.c.stage)
     ).all()
     for stage, next_stage, band0, band1, n, s0, s1 in closed:
         days = _clamped(int(band1), int(n), float(s1 or 0.0), bands) - _clamped(

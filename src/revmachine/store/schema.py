@@ -260,6 +260,7 @@ stage_spells = Table(
     Column("stage", String(64), nullable=False),
     Column("entered_us", BigInteger, nullable=False),
     Column("left_us", BigInteger),  # the person's next transition; NULL while open
+    Column("next_stage", String(64)),  # that transition's stage; NULL while open
     Column("prev_us", BigInteger),  # the person's previous entry into this stage
     Column("first_us", BigInteger, nullable=False),  # the person's first transition
     Column("step", Integer, nullable=False),  # 1, 2, … in (occurred_at, id) order
@@ -268,9 +269,8 @@ stage_spells = Table(
     Index(None, "left_us", "entered_us", "stage", "person_id"),
     Index(None, "first_us", "person_id", "step", "stage"),
     # the forecast's inputs (analytics/forecast_inputs.py, migration 0005b): spells open
-    # at a time per stage, from the index alone; a spell's successor by step
+    # at a time per stage, from the index alone
     Index(None, "stage", "entered_us", "left_us", "step"),
-    Index(None, "person_id", "step", "stage"),
 )
 
 score_changes = Table(

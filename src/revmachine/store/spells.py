@@ -10,6 +10,8 @@ the answers that do not depend on the question:
 - `entered_us`, `left_us`: the transition's time and the person's next transition's time
   (NULL while open), in integer microseconds so that durations are exact integer
   arithmetic on both databases;
+- `next_stage`: the stage of that next transition (NULL while open), so where a spell led
+  is read with the spell (the forecast's exits) rather than joined from the next one;
 - `prev_us`: the person's previous entry into the same stage, so "first entry into the
   stage inside [start, end)" is the entry inside it whose `prev_us` is before `start`;
 - `first_us`, `step`: the person's first transition and this row's place in their history.
@@ -26,7 +28,8 @@ transitions). What differs is how they write:
 
 - `refresh_spells` reads the spells the batch's people should have and the ones stored,
   and writes only the difference. The common case, a new transition later than the
-  person's open spell, then costs one update (the open spell's `left_us`) and one insert,
+  person's open spell, then costs one update (the open spell's `left_us` and
+  `next_stage`) and one insert,
   instead of deleting and reinserting all of the person's spells; on a large table each
   of those rows is a random page in each of five B-trees. A replay that rewrote a
   person's history writes whatever changed (often only its tail).
@@ -94,16 +97,33 @@ def _spells_of(person_ids: Sequence[int] | None) -> Select[Any]:
     return select(
         t.c.id,
         t.c.person_id,
-        t.c.to_stage,
-        t.c.at,
-        func.lead(t.c.at).over(partition_by=t.c.person_id, order_by=order),
-        func.lag(t.c.at).over(partition_by=(t.c.person_id, t.c.to_stage), order_by=order),
-        func.min(t.c.at).over(partition_by=t.c.person_id),
-        func.row_number().over(partition_by=t.c.person_id, order_by=order),
+        t.c.to_stage.label("stage"),
+        t.c.at.label("entered_us"),
+        func.lead(t.c.at).over(partition_by=t.c.person_id, order_by=order).label("left_us"),
+        func.lead(t.c.to_stage)
+        .over(partition_by=t.c.person_id, order_by=order)
+        .label("next_stage"),
+        func.lag(t.c.at)
+        .over(partition_by=(t.c.person_id, t.c.to_stage), order_by=order)
+        .label("prev_us"),
+        func.min(t.c.at).over(partition_by=t.c.person_id).label("first_us"),
+        func.row_number().over(partition_by=t.c.person_id, order_by=order).label("step"),
     )
 
 
-_COLUMNS = ["id", "person_id", "stage", "entered_us", "left_us", "prev_us", "first_us", "step"]
+_COLUMNS = [
+    "id",
+    "person_id",
+    "stage",
+    "entered_us",
+    "left_us",
+    "next_stage",
+    "prev_us",
+    "first_us",
+    "step",
+]
+#: The columns that change when a person's open spell closes (updated in place).
+_END = ("left_us", "next_stage")
 
 
 def refresh_spells(conn: Connection, person_ids: Sequence[int]) -> SpellWrites:
@@ -128,8 +148,8 @@ def refresh_spells(conn: Connection, person_ids: Sequence[int]) -> SpellWrites:
 
 @dataclass
 class SpellWrites:
-    """Rows `refresh_spells` wrote: inserted, deleted, and updated (only `left_us`, the
-    close of an open spell)."""
+    """Rows `refresh_spells` wrote: inserted, deleted, and updated (only `left_us` and
+    `next_stage`, the close of an open spell)."""
 
     inserted: int = 0
     deleted: int = 0
@@ -148,6 +168,7 @@ _SCHEMA = {
     "stage": pl.String,
     "entered_us": pl.Int64,
     "left_us": pl.Int64,
+    "next_stage": pl.String,
     "prev_us": pl.Int64,
     "first_us": pl.Int64,
     "step": pl.Int64,
@@ -163,13 +184,13 @@ def _write_difference(conn: Connection, want: pl.DataFrame, have: pl.DataFrame) 
     """Make the stored rows `have` equal `want` (both keyed by id)."""
     both = want.join(have, on="id", how="inner", suffix="_have")
     same_but_end = pl.all_horizontal(
-        [pl.col(c).eq_missing(pl.col(f"{c}_have")) for c in _COLUMNS if c not in ("id", "left_us")]
+        [pl.col(c).eq_missing(pl.col(f"{c}_have")) for c in _COLUMNS if c not in ("id", *_END)]
     )
-    end_same = pl.col("left_us").eq_missing(pl.col("left_us_have"))
+    end_same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_have")) for c in _END])
     # Rows whose key columns changed are replaced; rows whose only change is the end of
     # the spell are updated in place (the one index holding `left_us` changes).
     replaced = both.filter(~same_but_end)["id"]
-    closed = both.filter(same_but_end & ~end_same).select("id", "left_us")
+    closed = both.filter(same_but_end & ~end_same).select("id", *_END)
     gone = have.join(want, on="id", how="anti")["id"]
     new = want.join(have, on="id", how="anti")
     # A new row's id may still name the spell of a deleted transition whose id SQLite gave
@@ -187,12 +208,16 @@ def _write_difference(conn: Connection, want: pl.DataFrame, have: pl.DataFrame) 
 def rebuild_spells(conn: Connection) -> int:
     """Recompute every spell from `stage_transitions`; returns the number of spells."""
     conn.execute(delete(sp))
-    # The indexes the database has (a migration may run this before a later one adds more).
+    # The columns and indexes the database has: a migration may run this before a later
+    # one adds more (0004a fills the table that 0006a gives `next_stage`).
+    columns = {c["name"] for c in inspect(conn).get_columns(sp.name)}
     present = {i["name"] for i in inspect(conn).get_indexes(sp.name)}
     indexes = sorted((i for i in sp.indexes if i.name in present), key=lambda i: str(i.name))
     for index in indexes:
         drop_index(conn, index)
-    conn.execute(insert(sp).from_select(_COLUMNS, _spells_of(None)))
+    names = [c for c in _COLUMNS if c in columns]
+    spells = _spells_of(None).subquery("spells")
+    conn.execute(insert(sp).from_select(names, select(*[spells.c[c] for c in names])))
     for index in indexes:
         create_index(conn, index)
     return int(conn.execute(select(func.count()).select_from(sp)).scalar_one())
