@@ -76,6 +76,13 @@ SegmentsOption = Annotated[
         help="The deal's account segment as part of its state (segments with 20+ deals).",
     ),
 ]
+PlansOption = Annotated[
+    bool,
+    typer.Option(
+        "--plans/--no-plans",
+        help="New names from program costs planned after the cut-off (off: the run rate).",
+    ),
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 _RATE = re.compile(r"^\s*(?P<name>[a-z0-9_*]+)\s*=\s*(?P<sign>[+-])\s*(?P<pct>\d+(\.\d+)?)\s*%\s*$")
@@ -115,6 +122,7 @@ def _options(
     seed: int,
     stages: bool,
     segments: bool,
+    plans: bool,
 ) -> ForecastOptions:
     from revmachine.analytics.forecast import ForecastOptions
     from revmachine.analytics.spec import Grain
@@ -127,6 +135,7 @@ def _options(
         seed=seed,
         use_stage=stages,
         segments=segments,
+        plans=plans,
     )
 
 
@@ -165,6 +174,7 @@ def forecast(
     ] = True,
     stages: StagesOption = True,
     segments: SegmentsOption = True,
+    plans: PlansOption = True,
     fmt: FormatOption = Format.table,
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML report with the fan chart.")
@@ -183,7 +193,7 @@ def forecast(
     scenario = Scenario(
         names_per_month=names_per_month, rates=tuple(parse_rate(r) for r in rate or [])
     )
-    options = _options(grain, horizon, lookback, paths, seed, stages, segments)
+    options = _options(grain, horizon, lookback, paths, seed, stages, segments, plans)
     ws = open_workspace(workspace)
     store = open_store(db)
     try:
@@ -229,6 +239,7 @@ def backtest_command(
     seed: SeedOption = 7,
     stages: StagesOption = True,
     segments: SegmentsOption = True,
+    plans: PlansOption = True,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
@@ -245,7 +256,7 @@ def backtest_command(
     cutoffs = [c for c in month_starts(first.date(), last.date()) if c < end]
     if not cutoffs:
         raise typer.BadParameter("no month start between --from and --to before --known-at")
-    options = _options(grain, horizon, lookback, paths, seed, stages, segments)
+    options = _options(grain, horizon, lookback, paths, seed, stages, segments, plans)
     ws = open_workspace(workspace)
     store = open_store(db)
     try:

@@ -7,6 +7,7 @@ snapshot scan) against the window-function reading they replaced.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from revmachine.analytics.forecast import (
     month_starts,
 )
 from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
+from revmachine.analytics.spec import add_months
 from revmachine.config import default_workspace
 from revmachine.forecast import Bands, simulate
 from revmachine.forecast.chain import Tallies
@@ -373,3 +375,105 @@ def test_deal_segments_learn_each_segments_own_win_rate(db: Database) -> None:
     # win rate (about 80 %); pooled with SMB they would be forecast at about 50 %.
     assert booked[True] == pytest.approx(expected, rel=0.12)
     assert booked[False] < 0.75 * expected
+
+
+def _plan_world(db: Database, as_of: dt.datetime, planned_at: dt.datetime) -> None:
+    """A year of new names, two a day: two in three acquired by a webinar program that
+    cost 1,000 a month, one in three by no program; every tenth reaches the opportunity
+    stage. The webinar's plan for the next three months, recorded at `planned_at`:
+    3,000 a month."""
+    day = dt.timedelta(days=1)
+    start = as_of - 365 * day
+    people, moves = [], []
+    for i in range(730):
+        born = start + i * day / 2 + dt.timedelta(minutes=1)
+        people.append(
+            {
+                "id": i + 1,
+                "email": f"n{i}@x.example",
+                "acquisition_program_id": 1 if i % 3 else None,
+                "attributes": {},
+                "field_times": {},
+                "created_at": born,
+                "updated_at": born,
+            }
+        )
+        moves.append((i + 1, None, "known", born))
+        if i % 10 == 0:
+            moves.append((i + 1, "known", "opportunity", born + 20 * day))
+    moves = [m for m in moves if m[3] <= as_of]
+    months = [dt.date(as_of.year - 1, as_of.month, 1)]
+    while len(months) < 16:
+        months.append(add_months(months[-1], 1))
+    costs = [
+        {
+            "program_id": 1,
+            "period_start": a,
+            "period_end": b - dt.timedelta(days=1),
+            "amount": 1000 if b <= as_of.date() else 3000,
+            "created_at": planned_at if b > as_of.date() else start,
+            "updated_at": start,
+        }
+        for a, b in itertools.pairwise(months)
+    ]
+    with db.transaction() as conn:
+        conn.execute(
+            insert(schema.programs),
+            [
+                {
+                    "id": 1,
+                    "name": "Webinar A",
+                    "channel": "webinar",
+                    "attributes": {},
+                    "created_at": start,
+                }
+            ],
+        )
+        conn.execute(insert(schema.people), people)
+        conn.execute(insert(schema.program_costs), costs)
+        conn.execute(
+            insert(schema.stage_transitions),
+            [
+                {
+                    "person_id": p,
+                    "from_stage": a,
+                    "to_stage": b,
+                    "occurred_at": at,
+                    "reason": "test",
+                    "recorded_at": at,
+                }
+                for p, a, b, at in moves
+            ],
+        )
+        rebuild_spells(conn)
+
+
+@pytest.mark.parametrize("recorded", ["before", "after"])
+def test_new_names_follow_the_program_plan_known_at_the_cut_off(
+    db: Database, recorded: str
+) -> None:
+    as_of = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    planned_at = as_of - dt.timedelta(days=5 if recorded == "before" else -5)
+    _plan_world(db, as_of, planned_at)
+    model = default_workspace().revenue
+    names = {}
+    for plans in (True, False):
+        options = ForecastOptions(horizon=2, paths=2000, plans=plans)
+        data = load_input(db, model, as_of, options)
+        assert (data.name_plan is not None) == (plans and recorded == "before")
+        samples = simulate(data, paths=2000, seed=4)
+        names[plans] = float(samples.series["names"][:, 0].mean())  # March: 31 days
+    run_rate = 2 * 31
+    assert names[False] == pytest.approx(run_rate, rel=0.1)
+    if recorded == "before":
+        # the webinar's 4/3 names a day become three times as many; the others stay
+        assert names[True] == pytest.approx(31 * (4 + 2 / 3), rel=0.1)
+        report = forecast_report(
+            db, model, as_of, ForecastOptions(horizon=2, paths=200), with_drivers=False
+        )
+        (plans,) = [t for t in report.tables() if t.name == "plans"]
+        ((channel, n, spend, _, march, april),) = plans.rows
+        assert (channel, n) == ("webinar", 486)
+        assert (spend, march, april) == pytest.approx((12_000.0, 3000.0, 3000.0))
+    else:  # a plan recorded after the cut-off was not known then
+        assert names[True] == names[False]

@@ -28,6 +28,7 @@ from revmachine.analytics.forecast_inputs import (
     funnel_queries,
     period_counts,
 )
+from revmachine.analytics.forecast_plan import name_plan
 from revmachine.analytics.spec import Grain, Period, Scope, add_months
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.config.revenue_model import RevenueModel
@@ -42,6 +43,7 @@ from revmachine.forecast.montecarlo import (
     simulate,
     summarise,
 )
+from revmachine.forecast.plan import NamePlan
 from revmachine.forecast.scoring import Score, ScoredPoint, score
 from revmachine.store.database import Database
 from revmachine.store.parallel import parallel_reads
@@ -60,6 +62,7 @@ class ForecastOptions:
     use_stage: bool = True  # deal stages as states (off: age only)
     amount_classes: int = 3  # deal size classes as part of the state (1: none)
     segments: bool = True  # the deal's account segment as part of the state
+    plans: bool = True  # new names from program plans where there are some (forecast.plan)
     #: False: the open deals' amounts are not trusted (see `OpenDeals.amounts_known`);
     #: also turns the size classes off, which would carry the same leak.
     amounts_known: bool = True
@@ -123,6 +126,12 @@ def load_input(
                 segments=options.segments,
             )
         )
+        periods, labels = periods_from(as_of, options.grain, options.horizon)
+        plan = (
+            reads.submit(lambda conn: name_plan(conn, window, periods[-1][1]))
+            if options.funnel and options.plans
+            else None
+        )
         if exits is not None:
             opened, arrived = reads.submit(people.open), reads.submit(people.arrivals)
             funnel = funnel_from(
@@ -131,10 +140,10 @@ def load_input(
         else:
             funnel = None
         history, open_deals = deals.result()
+        planned = plan.result() if plan is not None else None
     if not options.amounts_known:
         open_deals = replace(open_deals, amounts_known=False)
-    periods, labels = periods_from(as_of, options.grain, options.horizon)
-    return ForecastInput(as_of, tuple(periods), tuple(labels), history, open_deals, funnel)
+    return ForecastInput(as_of, tuple(periods), tuple(labels), history, open_deals, funnel, planned)
 
 
 def drivers_for(data: ForecastInput, model: RevenueModel) -> tuple[tuple[str, Scenario], ...]:
@@ -159,6 +168,8 @@ class ForecastReport:
     scope: Scope
     options: ForecastOptions
     forecast: Forecast
+    plan: NamePlan | None = None
+    periods: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
     def tables(self) -> list[ReportTable]:
         f = self.forecast
@@ -223,7 +234,39 @@ class ForecastReport:
             ]
             driver_rows = [(d.name, d.total_delta, *d.bookings_delta) for d in f.drivers]
             out.append(table("drivers", "Drivers", driver_cols, driver_rows))
+        if self.plan is not None:
+            out.append(self._plan_table(self.plan))
         return out
+
+    def _plan_table(self, plan: NamePlan) -> ReportTable:
+        """The program plans the new names follow, beside what each channel's spend bought
+        over the window (empty periods: no plan, the run rate)."""
+        cols = [
+            Column("channel", "Channel"),
+            Column("names", "Names in window", "new_names", "count"),
+            Column("spend", "Spend in window", "program_cost", "money"),
+            Column("per_name", "Cost per name", "cost_per_name", "money"),
+            *[
+                Column(f"p{k + 1}", f"Planned {label}", "program_cost", "money")
+                for k, label in enumerate(self.forecast.labels)
+            ],
+        ]
+
+        def day(when: dt.datetime) -> float:
+            return (when - self.scope.as_of).total_seconds() / 86400
+
+        per_period = [plan.planned_between(day(lo), day(hi)) for lo, hi in self.periods]
+        rows = [
+            (
+                channel,
+                int(plan.names[c]),
+                float(plan.spend[c]),
+                float(plan.spend[c] / plan.names[c]) if plan.names[c] else None,
+                *[spends[c] for spends in per_period],
+            )
+            for c, channel in enumerate(plan.channels)
+        ]
+        return table("plans", "Program plans (new names)", cols, rows)
 
 
 def forecast_report(
@@ -248,7 +291,7 @@ def forecast_report(
     )
     start, end = data.periods[0][0], data.periods[-1][1]
     period = Period(start.date(), max(end.date(), start.date() + dt.timedelta(days=1)))
-    return ForecastReport(Scope(period, as_of), options, result)
+    return ForecastReport(Scope(period, as_of), options, result, data.name_plan, data.periods)
 
 
 def check_scenario(data: ForecastInput, scenario: Scenario) -> None:

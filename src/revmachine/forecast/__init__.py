@@ -1,7 +1,8 @@
 """Revenue forecast engines (pure: no database, no clock).
 
 `chain` is the stage chain with piecewise-constant hazards and Gamma posteriors;
-`montecarlo` the simulation over the open pipeline and the funnel; `scoring` the backtest
+`montecarlo` the simulation over the open pipeline and the funnel; `plan` new names from
+planned program spend; `scoring` the backtest
 measures (WAPE, bias, pinball loss, interval coverage).
 """
 
@@ -22,6 +23,7 @@ from revmachine.forecast.montecarlo import (
     simulate,
     summarise,
 )
+from revmachine.forecast.plan import NamePlan
 from revmachine.forecast.scoring import Score, ScoredPoint, score
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "Forecast",
     "ForecastInput",
     "FunnelState",
+    "NamePlan",
     "OpenDeals",
     "RateChange",
     "Samples",

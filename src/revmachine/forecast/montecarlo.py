@@ -46,6 +46,7 @@ from revmachine.forecast.chain import (
     draw_hazards,
     forward_flow,
 )
+from revmachine.forecast.plan import NamePlan
 
 DAY = 86400.0
 MONTH_DAYS = 365.25 / 12
@@ -137,6 +138,7 @@ class ForecastInput:
     deals: DealHistory
     open_deals: OpenDeals
     funnel: FunnelState | None = None
+    name_plan: NamePlan | None = None  # planned program spend (see `forecast.plan`)
 
 
 @dataclass(frozen=True)
@@ -356,6 +358,9 @@ def _new_deals(
         names_rate = rng.gamma(funnel.names + 0.5, 1.0 / max(t.window_days, 1.0), (paths, 1))
     names_rate = names_rate + scenario.extra_names_per_month / MONTH_DAYS
     arrivals = names_rate * step_days[None, :]
+    if data.name_plan is not None and scenario.names_per_month is None:
+        # the program plans replace their channels' run rate where they say something
+        arrivals = np.maximum(arrivals + data.name_plan.adjustment(rng, paths, step_days), 0.0)
     if scenario.names_per_month is None:
         arrivals = arrivals * _month_effects(rng, funnel.names_dispersion, step_days, paths)
     entry = t.stage_index(funnel.entry_stage)
