@@ -252,8 +252,10 @@ class ForecastReport:
             ],
         ]
 
-        def day(when: dt.datetime) -> float:
-            return (when - self.scope.as_of).total_seconds() / 86400
+        def day(when: dt.datetime) -> int:  # the plan's days are calendar days (UTC)
+            return (
+                when.astimezone(dt.UTC).date() - self.scope.as_of.astimezone(dt.UTC).date()
+            ).days
 
         per_period = [plan.planned_between(day(lo), day(hi)) for lo, hi in self.periods]
         rows = [

@@ -165,3 +165,38 @@ def program_costs(rng: np.random.Generator, programs: list[Program]) -> pl.DataF
 def event_day_seconds(program: Program) -> int:
     assert program.event_at is not None
     return program.event_at - program.event_at % DAY
+
+
+#: The channels the demo's plan pushes, and by how much (the rest plan as they spent).
+PLAN_PUSH: dict[Channel, float] = {Channel.PAID_SEARCH: 1.5}
+
+
+def program_plans(costs: pl.DataFrame, programs: list[Program], end: dt.date) -> pl.DataFrame:
+    """Next quarter's budget for the always-on programs still running at `end` (exclusive):
+    the average of their last three months, more for the channels in `PLAN_PUSH`. The
+    forecast turns it into new names (`forecast.plan`); it is a plan, so the demo's
+    history does not follow it."""
+    last = add_months(end.replace(day=1), -3)
+    running = {p.name: p for p in programs if p.event_at is None and p.end >= last}
+    recent = (
+        costs.filter(pl.col("program").is_in(list(running)), pl.col("period_start") >= last)
+        .group_by("program")
+        .agg(pl.col("amount").mean())
+        .sort("program")
+    )
+    rows: list[dict[str, object]] = []
+    for name, amount in recent.iter_rows():
+        factor = PLAN_PUSH.get(running[name].channel, 1.0)
+        month = end.replace(day=1) if end.day == 1 else add_months(end.replace(day=1), 1)
+        for _ in range(3):
+            rows.append(
+                {
+                    "program": name,
+                    "period_start": month,
+                    "period_end": _month_end(month),
+                    "amount": round(float(amount) * factor, 2),
+                    "currency": "USD",
+                }
+            )
+            month = add_months(month, 1)
+    return pl.DataFrame(rows, schema=costs.schema)

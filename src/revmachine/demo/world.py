@@ -27,7 +27,7 @@ from revmachine.demo.intent import (
 )
 from revmachine.demo.org import make_accounts, make_reps
 from revmachine.demo.people import make_population
-from revmachine.demo.programs import make_programs, program_costs
+from revmachine.demo.programs import make_programs, program_costs, program_plans
 from revmachine.demo.sales import simulate_sales
 from revmachine.demo.sizes import size_named
 from revmachine.demo.timeline import Timeline
@@ -126,6 +126,7 @@ def generate(
         rng, tl, people, accounts, reps, acq, life, intent, acct_intent, fires, hand_raises
     )
     costs = program_costs(rng, programs)
+    costs = pl.concat([costs, program_plans(costs, programs, tl.end)])
 
     progress(STEPS[5], 5, total)
     activities = _in_life(

@@ -46,10 +46,10 @@ class NamePlan:
         if self.names.shape != (c,) or self.spend.shape != (c,) or self.planned.shape[0] != c:
             raise ValueError("a name plan needs names, spend and a plan row per channel")
 
-    def planned_between(self, lo: float, hi: float) -> list[float | None]:
-        """Each channel's planned spend on days `[lo, hi)` after the cut-off; None where
-        no day of it is planned (the run rate holds there)."""
-        part = self.planned[:, min(round(lo), self.planned.shape[1]) : round(hi)]
+    def planned_between(self, lo: int, hi: int) -> list[float | None]:
+        """Each channel's planned spend on days `[lo, hi)` after the cut-off's day; None
+        where no day of it is planned (the run rate holds there)."""
+        part = self.planned[:, min(lo, self.planned.shape[1]) : max(hi, 0)]
         some: list[bool] = np.any(~np.isnan(part), axis=1).astype(bool).tolist()
         total: list[float] = np.nansum(part, axis=1).tolist()
         return [t if k else None for t, k in zip(total, some, strict=True)]

@@ -8,6 +8,7 @@ import math
 import polars as pl
 import pytest
 
+from revmachine.analytics.spec import add_months
 from revmachine.demo import DemoWorld, generate
 from revmachine.model.activity_types import BUILTIN_ACTIVITY_TYPES
 
@@ -76,7 +77,8 @@ def test_the_default_model_signals_are_present(world: DemoWorld) -> None:
 
 
 def test_every_program_has_a_cost_for_each_month_it_runs(world: DemoWorld) -> None:
-    costs = world.tables["costs"]
+    everything = world.tables["costs"]
+    costs = everything.filter(pl.col("period_start") < world.end)
     programs = world.tables["programs"]
     assert costs.filter(pl.col("amount") <= 0).height == 0
     for name, start, end in programs.select("name", "start_date", "end_date").iter_rows():
@@ -84,6 +86,29 @@ def test_every_program_has_a_cost_for_each_month_it_runs(world: DemoWorld) -> No
         mine = costs.filter(pl.col("program") == name)
         assert {(d.year, d.month) for d in mine["period_start"]} == months, name
         assert mine.height == len(months), name
+
+
+def test_the_always_on_programs_plan_the_next_quarter(world: DemoWorld) -> None:
+    """The plan (costs after the world's end): three months for each always-on program
+    still running, at its last three months' average, paid search half as much again."""
+    costs = world.tables["costs"]
+    plan = costs.filter(pl.col("period_start") >= world.end)
+    programs = world.tables["programs"].select("name", "channel", "end_date")
+    assert plan.height > 0 and plan.height % 3 == 0
+    last = add_months(world.end.replace(day=1), -3)
+    for name, rows in plan.group_by("program"):
+        channel = programs.filter(pl.col("name") == name[0])["channel"][0]
+        recent = costs.filter(
+            pl.col("program") == name[0],
+            pl.col("period_start") >= last,
+            pl.col("period_start") < world.end,
+        )["amount"].mean()
+        factor = 1.5 if channel == "paid_search" else 1.0
+        assert rows.height == 3
+        assert rows["amount"].to_list() == pytest.approx([recent * factor] * 3, abs=0.01)
+    assert "paid_search" in set(
+        programs.filter(pl.col("name").is_in(plan["program"].unique().to_list()))["channel"]
+    )
     channels = set(programs["channel"])
     assert {"webinar", "paid_search", "content_syndication", "trade_show", "email"} <= channels
     assert {"organic", "referral"} <= channels
