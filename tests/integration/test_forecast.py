@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import case, insert, update
+from sqlalchemy import Connection, case, insert, update
 
 from forecast_world import END, plant
 from revmachine.analytics import forecast_windows
@@ -30,6 +31,27 @@ from revmachine.forecast.chain import Tallies
 from revmachine.store import schema
 from revmachine.store.database import Database
 from revmachine.store.spells import rebuild_spells
+
+
+def _insert_moves(
+    conn: Connection, moves: list[Any], recorded_at: dt.datetime | None = None
+) -> None:
+    """Stage transitions `(person, from, to, at)`, recorded at `recorded_at` (default:
+    when they happened)."""
+    conn.execute(
+        insert(schema.stage_transitions),
+        [
+            {
+                "person_id": p,
+                "from_stage": a,
+                "to_stage": b,
+                "occurred_at": at,
+                "reason": "test",
+                "recorded_at": recorded_at or at,
+            }
+            for p, a, b, at in moves
+        ],
+    )
 
 
 def test_backtest_coverage_is_near_nominal_in_a_planted_world(db: Database) -> None:
@@ -110,20 +132,7 @@ def test_funnel_tallies_match_a_hand_count(db: Database) -> None:
     ]
     with db.transaction() as conn:
         conn.execute(insert(schema.people), people)
-        conn.execute(
-            insert(schema.stage_transitions),
-            [
-                {
-                    "person_id": p,
-                    "from_stage": a,
-                    "to_stage": b,
-                    "occurred_at": at,
-                    "reason": "test",
-                    "recorded_at": t0,
-                }
-                for p, a, b, at in moves
-            ],
-        )
+        _insert_moves(conn, moves, recorded_at=t0)
         rebuild_spells(conn)  # processing keeps stage_spells; these rows bypass it
     as_of = t0 + 50 * day
     bands = Bands((7.0, 30.0))
@@ -191,20 +200,7 @@ def _people_world(db: Database, seed: int) -> None:
         moves += [(c, None, "engaged", at - 7 * day)]  # on an age band's edge at `at`
     with db.transaction() as conn:
         conn.execute(insert(schema.people), people)
-        conn.execute(
-            insert(schema.stage_transitions),
-            [
-                {
-                    "person_id": p,
-                    "from_stage": a,
-                    "to_stage": b,
-                    "occurred_at": at,
-                    "reason": "test",
-                    "recorded_at": t0,
-                }
-                for p, a, b, at in moves
-            ],
-        )
+        _insert_moves(conn, moves, recorded_at=t0)
         rebuild_spells(conn)
 
 
@@ -431,20 +427,7 @@ def _plan_world(db: Database, as_of: dt.datetime, planned_at: dt.datetime) -> No
         )
         conn.execute(insert(schema.people), people)
         conn.execute(insert(schema.program_costs), costs)
-        conn.execute(
-            insert(schema.stage_transitions),
-            [
-                {
-                    "person_id": p,
-                    "from_stage": a,
-                    "to_stage": b,
-                    "occurred_at": at,
-                    "reason": "test",
-                    "recorded_at": at,
-                }
-                for p, a, b, at in moves
-            ],
-        )
+        _insert_moves(conn, moves)
         rebuild_spells(conn)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from revmachine.store import migrate, schema
 from revmachine.store.database import Database
@@ -74,19 +74,24 @@ def test_drift_check_is_not_vacuous(empty_db: Database) -> None:
     assert [(d[0], d[1].name) for d in found] == [("add_index", "ix_people_created_at")]
 
 
+def _insert_people(conn: Connection, count: int, now: str) -> None:
+    """People 1..count with only the columns every schema version requires."""
+    conn.execute(
+        text(
+            "INSERT INTO people (id, email, created_at, updated_at, unsubscribed, "
+            "attributes, field_times) VALUES (:id, :email, :t, :t, false, '{}', '{}')"
+        ),
+        [{"id": i, "email": f"p{i}@x.example", "t": now} for i in range(1, count + 1)],
+    )
+
+
 def test_0004c_carries_the_latest_predictions_over_and_back(empty_db: Database) -> None:
     """`predictions` (one row per person) becomes `prediction_history` with deciles, and the
     downgrade keeps each person's latest."""
     migrate.upgrade(empty_db, "0003c")
     now = "2025-01-01 00:00:00.000000"
     with empty_db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO people (id, email, created_at, updated_at, unsubscribed, "
-                "attributes, field_times) VALUES (:id, :email, :t, :t, false, '{}', '{}')"
-            ),
-            [{"id": i, "email": f"p{i}@x.example", "t": now} for i in range(1, 21)],
-        )
+        _insert_people(conn, 20, now)
         conn.execute(
             text(
                 "INSERT INTO prediction_models (id, target, horizon_days, algorithm, "
@@ -134,13 +139,7 @@ def test_0006a_fills_next_stage_as_a_rebuild_would(empty_db: Database) -> None:
     now = "2025-01-01 00:00:00.000000"
     route = ["known", "engaged", "mql", "engaged", "mql", "sal"]
     with empty_db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO people (id, email, created_at, updated_at, unsubscribed, "
-                "attributes, field_times) VALUES (:id, :email, :t, :t, false, '{}', '{}')"
-            ),
-            [{"id": i, "email": f"p{i}@x.example", "t": now} for i in range(1, 7)],
-        )
+        _insert_people(conn, 6, now)
         conn.execute(
             text(
                 "INSERT INTO stage_transitions (person_id, from_stage, to_stage, occurred_at, "
