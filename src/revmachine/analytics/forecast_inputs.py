@@ -359,14 +359,10 @@ def _deal_segments(conn: Connection, deals: I64) -> tuple[I64, list[str]]:
         .select_from(o.join(a, a.c.id == o.c.account_id))
         .where(a.c.segment.is_not(None))
     )
-    rows = result.cursor.fetchall() if result.cursor is not None else []  # the driver's tuples
+    position_of = dict(result.cursor.fetchall() if result.cursor is not None else [])
     result.close()
-    known = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    known = known[np.argsort(known[:, 0], kind="stable")]
     unique = np.unique(deals)
-    at = np.minimum(np.searchsorted(known[:, 0], unique), max(len(known) - 1, 0))
-    found = (known[at, 0] == unique) if len(known) else np.zeros(len(unique), dtype=bool)
-    of_unique = np.where(found, known[at, 1] if len(known) else -1, -1)
+    of_unique = np.array([position_of.get(d, -1) for d in unique.tolist()], dtype=np.int64)
     counts: dict[str | None, int] = {
         (names[c] if c >= 0 else None): int(n)
         for c, n in zip(*np.unique(of_unique, return_counts=True), strict=True)
