@@ -197,7 +197,12 @@ _DOC = "__doc__"
 _NEW = "__new__"
 #: Per-field working columns of `updated_people` (prefixes of the field's name).
 _TEXT, _AT, _HARD, _HOLD, _KEPT, _CHANGE = (
-    "__text__", "__at__", "__late__", "__hold__", "__kept__", "__change__"
+    "__text__",
+    "__at__",
+    "__late__",
+    "__hold__",
+    "__kept__",
+    "__change__",
 )
 _SETS = ("@initial", "@logged", "@stamped")
 _DOC_TYPE = pl.Struct(
@@ -267,9 +272,9 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             late_or_tie.fill_null(False).alias(_HARD + key),
             (beats | fresh).fill_null(False).alias(_HOLD + key),
             (beats & same).fill_null(False).alias(_KEPT + key),
-            ((beats & ~same) | (fresh & (held.is_null() | ~same))).fill_null(False).alias(
-                _CHANGE + key
-            ),
+            ((beats & ~same) | (fresh & (held.is_null() | ~same)))
+            .fill_null(False)
+            .alias(_CHANGE + key),
         ]
     frame = frame.with_columns(steps)
     same_created = origin == pl.col(STORED_CREATED)
@@ -295,7 +300,11 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         flags = {s: pl.col(s + key) for s in _SETS}
         new_flags = {
             "@initial": flags["@initial"] | (same_created & value.is_not_null()),
-            "@logged": pl.when(change).then(True).when(kept).then(False).otherwise(flags["@logged"]),
+            "@logged": pl.when(change)
+            .then(True)
+            .when(kept)
+            .then(False)
+            .otherwise(flags["@logged"]),
             "@stamped": flags["@stamped"] & ~hold,
         }
         for name in _SETS:

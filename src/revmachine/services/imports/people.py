@@ -110,7 +110,9 @@ def import_people(
         # Duplicates among the rows kept: the rows `resolve` rejects are still in the frame
         # (references, record times and this are one query), with no email here.
         kept_email = pl.when(~pl.col(_BAD)).then(pl.col("email"))
-        known = pl.col("email").is_in(pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode())
+        known = pl.col("email").is_in(
+            pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode()
+        )
         once = ~kept_email.is_duplicated() & representable()
         simple = ~known & once
         no_attributes = pl.col("attributes").is_null() | (pl.col("attributes") == "{}")

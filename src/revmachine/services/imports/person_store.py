@@ -131,7 +131,7 @@ def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, Histo
 def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     """The stored people of `emails` as a frame of `merge_frame`'s `STORED_*` columns (and
     `email`), the JSON documents as their text: what `merge_frame.updated_people` reads."""
-    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
+    cols: list[Any] = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
     cols += [cast(_P.c.attributes, Text), cast(_P.c.field_times, Text)]
     cols += [_P.c.created_at, _P.c.updated_at]
     rows: list[Any] = []
@@ -258,8 +258,8 @@ def save_results(
                 pl.Series(LINE, lines, dtype=pl.Int64),
                 pl.int_range(pl.len(), dtype=pl.Int64).alias(HISTORY_SEQ),
             )
-            both = [changes, logged.select(changes.columns).cast(changes.schema)]
-            changes = pl.concat(both).sort(order_key).drop(order_key)
+            together = [changes, logged.select(changes.columns).cast(changes.schema)]
+            changes = pl.concat(together).sort(order_key).drop(order_key)
         changes = changes.with_columns(
             pl.lit(now.astimezone(dt.UTC), _UTC).alias("recorded_at"),
             pl.lit(source).alias("source"),
