@@ -250,7 +250,7 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         doc.struct.field("@initial").is_null().alias("__old_doc__"),
     ).with_columns(
         pl.col(_TEXT + key)
-        .str.to_datetime(_ISO_FORMAT, time_unit="us", time_zone="UTC")
+        .str.to_datetime(_ISO_FORMAT, time_unit="us", time_zone="UTC", strict=False)
         .alias(_AT + key)
         for key in keys
     )
@@ -284,6 +284,9 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col(STORED_FIELD_TIMES).str.contains(ATTR_PREFIX, literal=True),
         pl.col("__old_doc__"),
         *[pl.col(_HARD + key) for key in keys],
+        # A time `fromisoformat` reads but this format does not (not expected: every
+        # stored time is written by `isoformat` of an aware datetime).
+        *[pl.col(_TEXT + key).is_not_null() & pl.col(_AT + key).is_null() for key in keys],
     ]
     parts: dict[str, list[pl.Expr]] = {"old": [], "new": []}
     sets_old: dict[str, list[pl.Expr]] = {s: [] for s in _SETS}
@@ -325,7 +328,14 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     people = (
         frame.with_columns(
             *columns,
-            pl.any_horizontal(hard).fill_null(True).alias(HARD),
+            pl.any_horizontal(
+                *hard,
+                # A key or flag of the stored document this does not write back: the
+                # rewritten document has as many quoted strings only if there is none.
+                _quotes(pl.col(STORED_FIELD_TIMES)) != _quotes(old_doc),
+            )
+            .fill_null(True)
+            .alias(HARD),
             new_doc.alias("field_times"),
             old_doc.alias("__old_field_times__"),
             pl.any_horizontal([c.is_not_null() for c in changes]).alias(CHANGED),
@@ -359,6 +369,10 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ).collect()
     keep = [pl.col(_NEW + c).alias(c) if c in VALUE_FIELDS else pl.col(c) for c in PEOPLE_COLUMNS]
     return people.select(*keep[1:], STORED_ID, LINE, HARD, CHANGED, REWRITE), logged
+
+
+def _quotes(doc: pl.Expr) -> pl.Expr:
+    return doc.str.count_matches('"', literal=True)
 
 
 def _entry(key: str, at: pl.Expr) -> pl.Expr:
