@@ -6,9 +6,14 @@ at the record's time (first-touch fields at its creation time), created at the r
 creation time, updated at its record time, every observed field *initial*, every field
 *stamped* when the row carried no time of its own, no history. This module builds those
 `people` rows for a whole frame with polars expressions, so that an import of new people
-makes no Python object per row. Everything else (a person already stored, an email named
-twice in one import) goes through `merge.absorb`; a property test checks that both give
-the same store.
+makes no Python object per row.
+
+A person already stored, named by one row without custom attributes and with a time of
+its own, is merged by `updated_people` for the common cases (every field newer than the
+stored one, the same, or first seen), exactly as `absorb` would; the rest (late
+observations, ties between different values at one time, a record created earlier than
+the person, custom attributes, an email named twice in one import) goes through
+`merge.absorb`. Property tests check that both give the same store.
 """
 
 from __future__ import annotations

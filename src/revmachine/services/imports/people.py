@@ -2,9 +2,11 @@
 
 The batch is handled column-wise (references resolved by joins, record times, one look-up
 of every email): people the store has never seen that one row names are built by
-`ingest.merge_frame` without a Python object per row; every other person (already stored,
-or named by several rows) goes through `merge.absorb`, the exact rules. Both are saved
-together by `person_store.save_results` in bulk statements.
+`ingest.merge_frame` without a Python object per row, and stored people that one row
+names are merged there too (`merge_frame.updated_people`) unless the row needs what only
+the exact rules do; every other person (named by several rows, carrying custom attributes,
+a late observation...) goes through `merge.absorb`. All are saved together by
+`person_store.save_results` in bulk statements.
 """
 
 from __future__ import annotations
