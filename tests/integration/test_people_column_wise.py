@@ -60,7 +60,7 @@ def _time(draw: st.DrawFn) -> str | None:
 
 
 @st.composite
-def record(draw: st.DrawFn) -> dict[str, Any]:
+def record(draw: st.DrawFn, attributes: bool = True) -> dict[str, Any]:
     optional = {
         "first_name": st.sampled_from(["Ann", "Bo", "ann", "  "]),
         "title": st.sampled_from(["VP", "CMO", "Analyst"]),
@@ -78,6 +78,8 @@ def record(draw: st.DrawFn) -> dict[str, Any]:
             max_size=2,
         ),
     }
+    if not attributes:
+        del optional["attributes"]
     rec: dict[str, Any] = {"email": draw(st.sampled_from(EMAILS))}
     for name, values in optional.items():
         if draw(st.integers(0, 3)) == 0:
@@ -115,6 +117,78 @@ def test_column_wise_import_equals_the_exact_merge(
         for email in EMAILS:
             for at in [*INSTANTS, None]:
                 assert person_as_of(a, email, at) == person_as_of(b, email, at), (email, at)
+
+
+@settings(max_examples=60)
+@given(
+    first=st.lists(record(attributes=False), min_size=1, max_size=8),
+    imports=st.lists(
+        st.lists(st.one_of(record(attributes=False), record()), min_size=1, max_size=10),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_column_wise_updates_of_stored_people_equal_the_exact_merge(
+    db: Database,
+    reference: Database,
+    reset_store: Callable[[Database], None],
+    state_of: Callable[[Database], dict[str, list[tuple[Any, ...]]]],
+    first: list[dict[str, Any]],
+    imports: list[list[dict[str, Any]]],
+) -> None:
+    """Mostly stored people named once without custom attributes (what
+    `merge_frame.updated_people` merges), mixed with new people, duplicates, rejected and
+    timeless rows, and records that change nothing (each batch is imported twice)."""
+    for store in (db, reference):
+        reset_store(store)
+        _references(store)
+    batches = [first, *[b for batch in imports for b in (batch, batch)]]
+    for i, batch in enumerate(batches):
+        now = NOW + dt.timedelta(hours=i)
+        answers = []
+        for store, column_wise in ((db, True), (reference, False)):
+            table = records_table(batch, KIND_FIELDS["people"])
+            report = import_people(store, table, now=now, outcomes=True, column_wise=column_wise)
+            counts = (report.inserted, report.updated, report.unchanged, report.rejected)
+            answers.append((counts, results_in_order(len(batch), report)))
+        assert answers[0] == answers[1]
+    assert state_of(db) == state_of(reference)
+    with db.reading() as a, reference.reading() as b:
+        for email in EMAILS:
+            for at in [*INSTANTS, None]:
+                assert person_as_of(a, email, at) == person_as_of(b, email, at), (email, at)
+
+
+def test_stored_people_are_updated_column_wise(db: Database) -> None:
+    """Guards the test above: a stored person named once, with newer values, is merged by
+    `merge_frame.updated_people` (not sent to `merge.absorb`); the same row again is
+    unchanged, and an older one (a late observation) goes through `absorb`."""
+    import revmachine.services.imports.people as people_module
+
+    merged: list[tuple[int, int]] = []
+    real = people_module.updated_people
+
+    def counting(frame: Any) -> Any:
+        people, history = real(frame)
+        merged.append((people.height, int((~people["__hard__"]).sum())))
+        return people, history
+
+    jan, feb = "2025-01-01T00:00:00+00:00", "2025-02-01T00:00:00+00:00"
+    people_module.updated_people = counting  # type: ignore[assignment]
+    try:
+        for rows in (
+            [{"email": "a@x.com", "title": "VP", "created_at": jan}],
+            [{"email": "a@x.com", "title": "CMO", "created_at": jan, "updated_at": feb}],
+            [{"email": "a@x.com", "title": "CMO", "created_at": jan, "updated_at": feb}],
+            [{"email": "a@x.com", "title": "CTO", "created_at": jan, "updated_at": jan}],
+        ):
+            table = records_table(rows, KIND_FIELDS["people"])
+            report = import_people(db, table, now=NOW, outcomes=True)
+            merged.append((-1, report.updated))
+    finally:
+        people_module.updated_people = real  # type: ignore[assignment]
+    # (rows, merged column-wise) from `updated_people`, then (-1, updated) per import.
+    assert merged == [(-1, 0), (1, 1), (-1, 1), (1, 1), (-1, 0), (1, 0), (-1, 0)]
 
 
 def test_the_column_wise_path_is_taken_for_new_people(db: Database) -> None:

@@ -2,9 +2,11 @@
 
 The batch is handled column-wise (references resolved by joins, record times, one look-up
 of every email): people the store has never seen that one row names are built by
-`ingest.merge_frame` without a Python object per row; every other person (already stored,
-or named by several rows) goes through `merge.absorb`, the exact rules. Both are saved
-together by `person_store.save_results` in bulk statements.
+`ingest.merge_frame` without a Python object per row, and stored people that one row
+names are merged there too (`merge_frame.updated_people`) unless the row needs what only
+the exact rules do; every other person (named by several rows, carrying custom attributes,
+a late observation...) goes through `merge.absorb`. All are saved together by
+`person_store.save_results` in bulk statements.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.errors import RejectCode, RowRejection
 from revmachine.ingest.merge import Batch, MergeResult, PersonRecord
 from revmachine.ingest.merge_frame import (
+    CHANGED,
+    HARD,
     RECORD_TIME,
+    REWRITE,
     STAMPED,
+    STORED_ID,
     new_people,
     record_times,
     representable,
+    updated_people,
 )
 from revmachine.model.emails import PERSONAL_DOMAINS
 from revmachine.services.imports.common import (
@@ -40,7 +47,7 @@ from revmachine.services.imports.common import (
     prepare,
     start_run,
 )
-from revmachine.services.imports.person_store import absorb_batches
+from revmachine.services.imports.person_store import absorb_batches, stored_people
 from revmachine.store import schema
 from revmachine.store.bulk import lookup_keys
 from revmachine.store.database import Database
@@ -69,6 +76,8 @@ _TYPES: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us", "UTC"),
 }
 _SIMPLE = "__simple__"
+#: A stored person named by one row that `merge_frame.updated_people` may merge.
+_EXISTING = "__existing__"
 _BAD = "__bad__"
 _PERSONAL = pl.lit(pl.Series(sorted(PERSONAL_DOMAINS), dtype=pl.String())).implode()
 
@@ -103,16 +112,21 @@ def import_people(
         # Duplicates among the rows kept: the rows `resolve` rejects are still in the frame
         # (references, record times and this are one query), with no email here.
         kept_email = pl.when(~pl.col(_BAD)).then(pl.col("email"))
-        simple = (
-            ~pl.col("email").is_in(pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode())
-            & ~kept_email.is_duplicated()
-            & representable()
+        known = pl.col("email").is_in(
+            pl.lit(pl.Series(sorted(stored), dtype=pl.String())).implode()
         )
+        once = ~kept_email.is_duplicated() & representable()
+        simple = ~known & once
+        no_attributes = pl.col("attributes").is_null() | (pl.col("attributes") == "{}")
+        existing = known & once & no_attributes & ~pl.col(STAMPED)
         frame, rejections = refs.resolve(
             typed,
             lambda resolved: (
                 record_times(resolved, now)
-                .with_columns((simple if column_wise else pl.lit(False)).alias(_SIMPLE))
+                .with_columns(
+                    (simple if column_wise else pl.lit(False)).alias(_SIMPLE),
+                    (existing if column_wise else pl.lit(False)).alias(_EXISTING),
+                )
                 .sort(LINE)
             ),
         )
@@ -123,11 +137,11 @@ def import_people(
             fresh: pl.DataFrame | None = new_people(frame)
         else:
             fresh = new_people(frame.filter(pl.col(_SIMPLE))) if simple_rows.any() else None
+        updated, logged, hard = _update_existing(conn, frame)
         # Every row's observations are kept (not only each person's last word): the rows a
         # person's later rows supersede are field history too.
         batches: dict[str, Batch] = {}
         lines: dict[str, list[int]] = {}
-        hard = frame.filter(~pl.col(_SIMPLE)) if not simple_rows.all() else None
         for record, line in _records(hard) if hard is not None else ():
             lines.setdefault(record.email, []).append(line)
             batch = batches.get(record.email)
@@ -144,8 +158,17 @@ def import_people(
             results=results,
             order=[lines[email][0] for email in batches],
             fresh=fresh,
+            updated=updated.filter(pl.col(REWRITE)) if updated is not None else None,
+            logged=logged,
         )
         report.inserted, report.updated, report.unchanged = saved[:3]
+        if updated is not None:
+            changed = int(updated[CHANGED].sum())
+            report.updated += changed
+            report.unchanged += updated.height - changed
+            if report.outcomes is not None:
+                for line, pid, did in updated.select(LINE, "id", CHANGED).iter_rows():
+                    report.note(line, "updated" if did else "unchanged", pid)
         if report.outcomes is not None and fresh is not None:
             ids = saved.created_ids
             report.outcomes.update(
@@ -163,6 +186,26 @@ def import_people(
         progress(total, total)
     report.seconds = clock.seconds()
     return report
+
+
+def _update_existing(
+    conn: Connection, frame: pl.DataFrame
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
+    """Stored people named once (`_EXISTING`) merged column-wise: (their `people` rows
+    with `id`, their history rows, the rows left for `merge.absorb`). The rows
+    `merge_frame.updated_people` finds hard are left for `absorb` with every row of
+    neither kind; None where there is nothing."""
+    rest = ~pl.col(_SIMPLE)
+    if not frame[_EXISTING].any():
+        return None, None, (frame.filter(rest) if not frame[_SIMPLE].all() else None)
+    rows = frame.filter(pl.col(_EXISTING))
+    joined = rows.join(stored_people(conn, rows["email"].to_list()), on="email", how="left")
+    people, logged = updated_people(joined)
+    merged = people.filter(~pl.col(HARD))
+    absorbed = set(people.filter(pl.col(HARD))[LINE].to_list())
+    hard = frame.filter(rest & (~pl.col(_EXISTING) | pl.col(LINE).is_in(list(absorbed))))
+    merged = merged.rename({STORED_ID: "id"})
+    return merged, logged, hard if hard.height else None
 
 
 def _records(frame: pl.DataFrame) -> list[tuple[PersonRecord, int]]:

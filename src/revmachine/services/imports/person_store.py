@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 from pydantic_core import to_json
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, cast, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.merge import (
@@ -29,7 +29,16 @@ from revmachine.ingest.merge import (
     absorb,
     needs_history,
 )
-from revmachine.ingest.merge_frame import PEOPLE_COLUMNS
+from revmachine.ingest.merge_frame import (
+    HISTORY_SEQ,
+    PEOPLE_COLUMNS,
+    STORED_ATTRIBUTES,
+    STORED_CREATED,
+    STORED_FIELD_TIMES,
+    STORED_ID,
+    STORED_PREFIX,
+    STORED_UPDATED,
+)
 from revmachine.model.person_history import FieldTimes, Observation
 from revmachine.services.imports.common import LOOKUP_CHUNK, chunks
 from revmachine.store import schema
@@ -69,16 +78,20 @@ def absorb_batches(
     results: list[MergeResult] | None = None,
     order: Sequence[int] | None = None,
     fresh: pl.DataFrame | None = None,
+    updated: pl.DataFrame | None = None,
+    logged: pl.DataFrame | None = None,
 ) -> Saved:
     """Merge each batch (one per email) into the stored person and save the result; with
-    `create=False`, batches of people not in the store are ignored. `order` and `fresh`
-    are passed to `save_results`."""
+    `create=False`, batches of people not in the store are ignored. `order`, `fresh`,
+    `updated` and `logged` are passed to `save_results`."""
     merged = merge_batches(conn, batches, create=create)
     if results is not None:
         results.extend(merged)
     if not create:
         order = None
-    return save_results(conn, merged, now, source, fresh=fresh, order=order)
+    return save_results(
+        conn, merged, now, source, fresh=fresh, order=order, updated=updated, logged=logged
+    )
 
 
 def merge_batches(
@@ -113,6 +126,22 @@ def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, Histo
         for pid, key, at, new in conn.execute(stmt):
             found.setdefault(pid, {}).setdefault(key, []).append((at, (new or {}).get("v")))
     return dict(found)
+
+
+def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
+    """The stored people of `emails` as a frame of `merge_frame`'s `STORED_*` columns (and
+    `email`), the JSON documents as their text: what `merge_frame.updated_people` reads."""
+    cols: list[Any] = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
+    cols += [cast(_P.c.attributes, Text), cast(_P.c.field_times, Text)]
+    cols += [_P.c.created_at, _P.c.updated_at]
+    rows: list[Any] = []
+    for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
+        rows.extend(conn.execute(select(*cols).where(_P.c.email.in_(batch))).all())
+    names = [STORED_ID, "email", *[STORED_PREFIX + f for f in _STATE_FIELDS]]
+    names += [STORED_ATTRIBUTES, STORED_FIELD_TIMES, STORED_CREATED, STORED_UPDATED]
+    types = [pl.Int64(), pl.String(), *[_PEOPLE_SCHEMA[f] for f in _STATE_FIELDS]]
+    types += [pl.String(), pl.String(), _UTC, _UTC]
+    return pl.DataFrame(rows, schema=dict(zip(names, types, strict=True)), orient="row")
 
 
 def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonState]:
@@ -159,13 +188,19 @@ def save_results(
     *,
     fresh: pl.DataFrame | None = None,
     order: Sequence[int] | None = None,
+    updated: pl.DataFrame | None = None,
+    logged: pl.DataFrame | None = None,
 ) -> Saved:
     """Write merged people and their field history, in bulk statements.
 
     `fresh` holds `people` rows built column-wise (`merge_frame.new_people`, with
     `__line__`); they are inserted with the created `results`, all in the order of their
     first line (`order`, one per result; by default the results' own order), so that ids
-    are handed out as if every person had been merged one by one.
+    are handed out as if every person had been merged one by one. `updated` holds stored
+    people merged column-wise (`merge_frame.updated_people`: `people` columns less
+    `email`, with `id`) to rewrite, and `logged` their history rows (with `__line__` and
+    `merge_frame.HISTORY_SEQ`): both are written with the results', the history rows in
+    the order of their person's first line, as one merge after another would write them.
     """
     created = [r for r in results if r.created]
     changed = [r for r in results if not r.created and r.changed]
@@ -192,11 +227,15 @@ def save_results(
     ids = _created_ids(conn, new_rows["email"].to_list(), before)
     for r in created:
         r.state.id = ids[r.state.email]
-    if rewrite:
+    if rewrite or (updated is not None and updated.height):
         update = people_frame([r.state for r in rewrite], {"id": [r.state.id for r in rewrite]})
-        update_frame(conn, _P, update.drop("email"), "id")
+        update = update.drop("email")
+        if updated is not None and updated.height:
+            update = pl.concat([update, updated.select(update.columns).cast(update.schema)])
+        update_frame(conn, _P, update, "id")
     history = [(r.state.id, c) for r in results for c in r.history]
-    if history:
+    lines = [p for r, p in zip(results, positions, strict=True) for _ in r.history]
+    if history or (logged is not None and logged.height):
         changes = pl.DataFrame(
             {
                 "person_id": [pid for pid, _ in history],
@@ -212,7 +251,16 @@ def save_results(
                 "new_value": pl.String,
                 "occurred_at": _UTC,
             },
-        ).with_columns(
+        )
+        if logged is not None and logged.height:
+            order_key = [LINE, HISTORY_SEQ]
+            changes = changes.with_columns(
+                pl.Series(LINE, lines, dtype=pl.Int64),
+                pl.int_range(pl.len(), dtype=pl.Int64).alias(HISTORY_SEQ),
+            )
+            together = [changes, logged.select(changes.columns).cast(changes.schema)]
+            changes = pl.concat(together).sort(order_key).drop(order_key)
+        changes = changes.with_columns(
             pl.lit(now.astimezone(dt.UTC), _UTC).alias("recorded_at"),
             pl.lit(source).alias("source"),
         )
