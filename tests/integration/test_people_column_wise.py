@@ -119,7 +119,7 @@ def test_column_wise_import_equals_the_exact_merge(
                 assert person_as_of(a, email, at) == person_as_of(b, email, at), (email, at)
 
 
-@settings(max_examples=60)
+@settings(max_examples=25)
 @given(
     first=st.lists(record(attributes=False), min_size=1, max_size=8),
     imports=st.lists(
