@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
 
 
 class Period(StrEnum):
+    week = "week"
     month = "month"
     quarter = "quarter"
 
@@ -56,8 +57,10 @@ class Format(StrEnum):
     json = "json"
 
 
-GrainOption = Annotated[Period, typer.Option("--grain", help="month or quarter.")]
-HorizonOption = Annotated[int, typer.Option("--horizon", min=1, max=24, help="Periods ahead.")]
+GrainOption = Annotated[
+    Period, typer.Option("--grain", help="week (ISO, Monday to Monday), month or quarter.")
+]
+HorizonOption = Annotated[int, typer.Option("--horizon", min=1, max=52, help="Periods ahead.")]
 LookbackOption = Annotated[
     int, typer.Option("--lookback-days", min=30, help="Learn the rates from this many days.")
 ]
@@ -182,7 +185,7 @@ def forecast(
     workspace: WorkspaceOption = None,
     db: DbOption = None,
 ) -> None:
-    """Forecast bookings per month or quarter from the open pipeline and the funnel."""
+    """Forecast bookings per week, month or quarter from the open pipeline and the funnel."""
     if ctx.invoked_subcommand is not None:
         return
     from revmachine.analytics.forecast import forecast_report

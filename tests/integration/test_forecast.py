@@ -24,7 +24,7 @@ from revmachine.analytics.forecast import (
     month_starts,
 )
 from revmachine.analytics.forecast_inputs import Window, deal_inputs, funnel_inputs
-from revmachine.analytics.spec import add_months
+from revmachine.analytics.spec import Grain, add_months
 from revmachine.config import default_workspace
 from revmachine.forecast import Bands, simulate
 from revmachine.forecast.chain import Tallies
@@ -460,3 +460,21 @@ def test_new_names_follow_the_program_plan_known_at_the_cut_off(
         assert (spend, march, april) == pytest.approx((12_000.0, 3000.0, 3000.0))
     else:  # a plan recorded after the cut-off was not known then
         assert names[True] == names[False]
+
+
+def test_thirteen_weekly_forecasts_add_up_to_the_quarter(db: Database) -> None:
+    """From a Monday that starts a quarter of 91 days, 13 ISO weeks cover the quarter
+    exactly: the weekly forecast's bookings add up to the quarterly one (same rates, same
+    seed; only the draws of the luck differ)."""
+    plant(db, per_month=30.0)
+    model = default_workspace().revenue
+    as_of = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)  # a Monday; Q2 2024 has 91 days
+    totals = {}
+    for grain, horizon in ((Grain.WEEK, 13), (Grain.QUARTER, 1)):
+        options = ForecastOptions(grain=grain, horizon=horizon, paths=3000, funnel=False)
+        data = load_input(db, model, as_of, options)
+        assert data.periods[-1][1] == dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
+        samples = simulate(data, paths=3000, seed=9)
+        totals[grain] = float(samples.series["pipeline_bookings"].sum(axis=1).mean())
+    assert totals[Grain.WEEK] == pytest.approx(totals[Grain.QUARTER], rel=0.05)
+    assert totals[Grain.QUARTER] > 0

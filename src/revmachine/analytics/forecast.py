@@ -75,26 +75,32 @@ class ForecastOptions:
 def periods_from(
     as_of: dt.datetime, grain: Grain, horizon: int
 ) -> tuple[list[tuple[dt.datetime, dt.datetime]], list[str]]:
-    """`horizon` calendar months or quarters, the first from `as_of` to its period's end."""
-    if grain not in (Grain.MONTH, Grain.QUARTER):
-        raise ValueError("forecast periods are months or quarters")
+    """`horizon` ISO weeks (Monday to Monday), calendar months or quarters, the first from
+    `as_of` to its period's end."""
+    if grain not in (Grain.WEEK, Grain.MONTH, Grain.QUARTER):
+        raise ValueError("forecast periods are weeks, months or quarters")
     if horizon < 1:
         raise ValueError("the horizon is at least one period")
-    step = 1 if grain is Grain.MONTH else 3
     day = as_of.astimezone(dt.UTC).date()
-    first = day.replace(day=1)
-    if step == 3:
+    first = day - dt.timedelta(days=day.weekday()) if grain is Grain.WEEK else day.replace(day=1)
+    if grain is Grain.QUARTER:
         first = first.replace(month=(first.month - 1) // 3 * 3 + 1)
     out: list[tuple[dt.datetime, dt.datetime]] = []
     labels: list[str] = []
     start = first
     for _ in range(horizon):
-        end = add_months(start, step)
+        if grain is Grain.WEEK:
+            end = start + dt.timedelta(days=7)
+            year, week, _ = start.isocalendar()
+            labels.append(f"{year}-W{week:02d}")
+        elif grain is Grain.MONTH:
+            end = add_months(start, 1)
+            labels.append(f"{start:%Y-%m}")
+        else:
+            end = add_months(start, 3)
+            labels.append(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
         lo = max(as_of, dt.datetime.combine(start, dt.time(), dt.UTC))
         out.append((lo, dt.datetime.combine(end, dt.time(), dt.UTC)))
-        labels.append(
-            f"{start:%Y-%m}" if step == 1 else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-        )
         start = end
     return out, labels
 
