@@ -184,19 +184,17 @@ def program_plans(costs: pl.DataFrame, programs: list[Program], end: dt.date) ->
         .agg(pl.col("amount").mean())
         .sort("program")
     )
-    rows: list[dict[str, object]] = []
-    for name, amount in recent.iter_rows():
-        factor = PLAN_PUSH.get(running[name].channel, 1.0)
-        month = end.replace(day=1) if end.day == 1 else add_months(end.replace(day=1), 1)
-        for _ in range(3):
-            rows.append(
-                {
-                    "program": name,
-                    "period_start": month,
-                    "period_end": _month_end(month),
-                    "amount": round(float(amount) * factor, 2),
-                    "currency": "USD",
-                }
-            )
-            month = add_months(month, 1)
+    first = end.replace(day=1) if end.day == 1 else add_months(end.replace(day=1), 1)
+    months = [add_months(first, k) for k in range(3)]
+    rows = [
+        {
+            "program": name,
+            "period_start": month,
+            "period_end": _month_end(month),
+            "amount": round(float(amount) * PLAN_PUSH.get(running[name].channel, 1.0), 2),
+            "currency": "USD",
+        }
+        for name, amount in recent.iter_rows()
+        for month in months
+    ]
     return pl.DataFrame(rows, schema=costs.schema)

@@ -111,21 +111,6 @@ def _spells_of(person_ids: Sequence[int] | None) -> Select[Any]:
     )
 
 
-_COLUMNS = [
-    "id",
-    "person_id",
-    "stage",
-    "entered_us",
-    "left_us",
-    "next_stage",
-    "prev_us",
-    "first_us",
-    "step",
-]
-#: The columns that change when a person's open spell closes (updated in place).
-_END = ("left_us", "next_stage")
-
-
 def refresh_spells(conn: Connection, person_ids: Sequence[int]) -> SpellWrites:
     """Bring the spells of `person_ids` in step with their transitions (after they changed),
     writing only the rows that differ. Returns what was written.
@@ -173,6 +158,10 @@ _SCHEMA = {
     "first_us": pl.Int64,
     "step": pl.Int64,
 }
+#: A spell's columns, in the order `_spells_of` selects them.
+_COLUMNS = list(_SCHEMA)
+#: The columns that change when a person's open spell closes (updated in place).
+_END = ("left_us", "next_stage")
 
 
 def _frame(conn: Connection, stmt: Select[Any]) -> pl.DataFrame:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 from pydantic_core import to_json
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, Row, Text, cast, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.merge import (
@@ -131,12 +131,7 @@ def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, Histo
 def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     """The stored people of `emails` as a frame of `merge_frame`'s `STORED_*` columns (and
     `email`), the JSON documents as their text: what `merge_frame.updated_people` reads."""
-    cols: list[Any] = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
-    cols += [cast(_P.c.attributes, Text), cast(_P.c.field_times, Text)]
-    cols += [_P.c.created_at, _P.c.updated_at]
-    rows: list[Any] = []
-    for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
-        rows.extend(conn.execute(select(*cols).where(_P.c.email.in_(batch))).all())
+    rows = _stored_rows(conn, emails, json_as_text=True)
     names = [STORED_ID, "email", *[STORED_PREFIX + f for f in _STATE_FIELDS]]
     names += [STORED_ATTRIBUTES, STORED_FIELD_TIMES, STORED_CREATED, STORED_UPDATED]
     types = [pl.Int64(), pl.String(), *[_PEOPLE_SCHEMA[f] for f in _STATE_FIELDS]]
@@ -144,25 +139,39 @@ def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=dict(zip(names, types, strict=True)), orient="row")
 
 
-def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonState]:
-    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
-    cols += [_P.c.attributes, _P.c.field_times, _P.c.created_at, _P.c.updated_at]
-    states: dict[str, PersonState] = {}
+def _stored_rows(
+    conn: Connection, emails: Iterable[str], *, json_as_text: bool = False
+) -> list[Row[Any]]:
+    """The stored people of `emails`: id, email, the state fields, attributes, field
+    times (as their JSON text with `json_as_text`), created_at and updated_at."""
+    docs: list[Any] = [_P.c.attributes, _P.c.field_times]
+    if json_as_text:
+        docs = [cast(d, Text).label(d.name) for d in docs]
+    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS], *docs]
+    cols += [_P.c.created_at, _P.c.updated_at]
+    rows: list[Row[Any]] = []
     for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
-        for row in conn.execute(select(*cols).where(_P.c.email.in_(batch))).mappings():
-            doc = FieldTimes.from_json(row["field_times"])
-            states[row["email"]] = PersonState(
-                email=row["email"],
-                values={f: row[f] for f in _STATE_FIELDS if row[f] is not None},
-                attributes=dict(row["attributes"] or {}),
-                times=doc.times,
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
-                id=row["id"],
-                initial=doc.initial,
-                logged=doc.logged,
-                stamped=doc.stamped,
-            )
+        rows.extend(conn.execute(select(*cols).where(_P.c.email.in_(batch))).all())
+    return rows
+
+
+def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonState]:
+    states: dict[str, PersonState] = {}
+    for stored in _stored_rows(conn, emails):
+        row = stored._mapping
+        doc = FieldTimes.from_json(row["field_times"])
+        states[row["email"]] = PersonState(
+            email=row["email"],
+            values={f: row[f] for f in _STATE_FIELDS if row[f] is not None},
+            attributes=dict(row["attributes"] or {}),
+            times=doc.times,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            id=row["id"],
+            initial=doc.initial,
+            logged=doc.logged,
+            stamped=doc.stamped,
+        )
     return states
 
 
