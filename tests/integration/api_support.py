@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -64,6 +65,13 @@ def serving(
     db: Database, settings: ApiSettings | None = None, workspace: Workspace | None = None
 ) -> Iterator[Server]:
     app = create_app(db, workspace or default_workspace(), settings)
+    with served(app) as url:
+        yield Server(url, db)
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """`app` (any ASGI application) on uvicorn at an ephemeral port; yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -75,7 +83,7 @@ def serving(
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Server(f"http://127.0.0.1:{port}", db)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
-from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from pydantic import BaseModel
 
-from revmachine.api.jsonbody import JsonRoute, parse_json
+from revmachine.api.jsonbody import parse_json
 
 BODIES = [
     b'{"a": 123456789012345678901234567890, "b": -0.0, "c": 1.0000000000000002}',
@@ -44,33 +39,3 @@ def _error(body: bytes) -> Exception:
     except Exception as exc:
         return exc
     raise AssertionError("json.loads accepted it")
-
-
-class _Body(BaseModel):
-    records: list[Any]
-
-
-def _client() -> TestClient:
-    app = FastAPI()
-    app.router.route_class = JsonRoute
-
-    @app.post("/echo")
-    def echo(body: _Body) -> dict[str, Any]:
-        return {"n": len(body.records), "nan": math.isnan(body.records[-1])}
-
-    return TestClient(app)
-
-
-def test_route_parses_bodies_and_reports_invalid_json_as_fastapi_does() -> None:
-    client = _client()
-    ok = client.post(
-        "/echo",
-        content=b'{"records": [{"a": 1}, NaN]}',
-        headers={"content-type": "application/json"},
-    )
-    assert ok.status_code == 200 and ok.json() == {"n": 2, "nan": True}
-    bad = client.post(
-        "/echo", content=b'{"records": [1,]}', headers={"content-type": "application/json"}
-    )
-    assert bad.status_code == 422
-    assert bad.json()["detail"][0]["type"] == "json_invalid"
