@@ -10,12 +10,13 @@ PostgreSQL): SQLAlchemy's per-row parameter processing was most of an import's t
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import polars as pl
 from pydantic_core import to_json
-from sqlalchemy import Connection, Row, Text, cast, select
+from sqlalchemy import Connection, Row, select
 
 from revmachine.ingest.csvfile import LINE
 from revmachine.ingest.merge import (
@@ -130,24 +131,64 @@ def load_history(conn: Connection, person_ids: Iterable[int]) -> dict[int, Histo
 
 def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     """The stored people of `emails` as a frame of `merge_frame`'s `STORED_*` columns (and
-    `email`), the JSON documents as their text: what `merge_frame.updated_people` reads."""
-    rows = _stored_rows(conn, emails, json_as_text=True)
+    `email`), the JSON documents as their text: what `merge_frame.updated_people` reads.
+
+    One statement on the driver's cursor for all the emails (a JSON array on SQLite, an
+    array parameter on PostgreSQL, as `bulk.lookup_keys`), the values converted column by
+    column: SQLAlchemy's per-value result processing and an `IN` list of 1,000 bound
+    emails were a tenth of the time of a 1,000-person batch of updates.
+    """
     names = [STORED_ID, "email", *[STORED_PREFIX + f for f in _STATE_FIELDS]]
     names += [STORED_ATTRIBUTES, STORED_FIELD_TIMES, STORED_CREATED, STORED_UPDATED]
     types = [pl.Int64(), pl.String(), *[_PEOPLE_SCHEMA[f] for f in _STATE_FIELDS]]
     types += [pl.String(), pl.String(), _UTC, _UTC]
-    return pl.DataFrame(rows, schema=dict(zip(names, types, strict=True)), orient="row")
+    wanted = dict(zip(names, types, strict=True))
+    columns = ["id", "email", *_STATE_FIELDS]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    param: Any
+    if conn.dialect.name == "sqlite":
+        # Booleans are stored as 0 and 1, times as UTC text (`types.UTCDateTime`).
+        columns += ["attributes", "field_times", "created_at", "updated_at"]
+        where, param = "IN (SELECT value FROM json_each(?))", json.dumps(sorted(set(emails)))
+        read = {
+            n: pl.String() if t == _UTC else pl.Int64() if t == pl.Boolean() else t
+            for n, t in wanted.items()
+        }
+    elif conn.dialect.name == "postgresql":
+        columns += ["attributes::text", "field_times::text", "created_at", "updated_at"]
+        where, param, read = "= ANY(%s)", sorted(set(emails)), wanted
+    else:
+        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+    sql = f"SELECT {', '.join(columns)} FROM {_P.name} WHERE email {where}"
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, (param,))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    frame = pl.DataFrame(rows, schema=read, orient="row")
+    if read is wanted:
+        return frame
+    return frame.with_columns(
+        pl.col(n).str.to_datetime(_SQLITE_TIME, time_unit="us", time_zone="UTC")
+        if t == _UTC
+        else pl.col(n).cast(t)
+        for n, t in wanted.items()
+        if read[n] != t
+    )
 
 
-def _stored_rows(
-    conn: Connection, emails: Iterable[str], *, json_as_text: bool = False
-) -> list[Row[Any]]:
+#: The text `types.UTCDateTime` stores on SQLite (its `SQLITE_DATETIME_FORMAT`, read by
+#: polars; a time written without microseconds reads as well).
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"
+
+
+def _stored_rows(conn: Connection, emails: Iterable[str]) -> list[Row[Any]]:
     """The stored people of `emails`: id, email, the state fields, attributes, field
-    times (as their JSON text with `json_as_text`), created_at and updated_at."""
-    docs: list[Any] = [_P.c.attributes, _P.c.field_times]
-    if json_as_text:
-        docs = [cast(d, Text).label(d.name) for d in docs]
-    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS], *docs]
+    times, created_at and updated_at."""
+    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
+    cols += [_P.c.attributes, _P.c.field_times]
     cols += [_P.c.created_at, _P.c.updated_at]
     rows: list[Row[Any]] = []
     for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
