@@ -194,6 +194,9 @@ STORED_UPDATED = "__stored_updated__"
 HARD = "__hard__"
 CHANGED = "__changed__"
 REWRITE = "__rewrite__"
+#: The value columns a rewritten row changes, comma-separated in name order ("" for a row
+#: whose `field_times` alone moved): the only ones its update needs to set.
+SET_FIELDS = "__set__"
 #: Order of a history row within its person's rows (`merge.absorb` appends them by field
 #: in sorted order, the replaced observation before the change).
 HISTORY_SEQ = "__seq__"
@@ -233,7 +236,7 @@ def updated_people(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     history unless it was logged already, exactly as `merge._observe`).
 
     `people` has `PEOPLE_COLUMNS` (less `email`) plus `STORED_ID`, `__line__`, `HARD`,
-    `CHANGED` and `REWRITE`; `history` has the `person_changes` columns of the rows not
+    `CHANGED`, `REWRITE` and `SET_FIELDS`; `history` has the `person_changes` columns of the rows not
     hard, with `__line__` and `HISTORY_SEQ` for their order.
     """
     plan = _UPDATE_PLAN
@@ -394,16 +397,17 @@ def _update_plan() -> _UpdatePlan:
             new_doc.alias("field_times"),
             pl.any_horizontal(moved).alias("__moved__"),
             pl.any_horizontal([c.is_not_null() for c in changes]).alias(CHANGED),
+            pl.concat_str(
+                [pl.when(pl.col(_CHANGE + key)).then(pl.lit(key)) for key in keys],
+                separator=",",
+                ignore_nulls=True,
+            ).alias(SET_FIELDS),
             pl.max_horizontal(pl.col(STORED_UPDATED), *changes).alias("updated_at"),
             pl.col(STORED_ATTRIBUTES).alias("attributes"),
             pl.col(STORED_CREATED).alias("created_at"),
         )
     )
-    stages.append(
-        (
-            (pl.col(CHANGED) | pl.col("__moved__")).alias(REWRITE),
-        )
-    )
+    stages.append(((pl.col(CHANGED) | pl.col("__moved__")).alias(REWRITE),))
     selects = tuple(
         (
             when,
@@ -421,7 +425,9 @@ def _update_plan() -> _UpdatePlan:
     )
     keep = [pl.col(_NEW + c).alias(c) if c in VALUE_FIELDS else pl.col(c) for c in PEOPLE_COLUMNS]
     return _UpdatePlan(
-        tuple(stages), selects, (*keep[1:], pl.col(STORED_ID, LINE, HARD, CHANGED, REWRITE))
+        tuple(stages),
+        selects,
+        (*keep[1:], pl.col(STORED_ID, LINE, HARD, CHANGED, REWRITE, SET_FIELDS)),
     )
 
 

@@ -458,6 +458,33 @@ def update_frame(conn: Connection, table: Table, frame: pl.DataFrame, key: str) 
     raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
 
 
+def update_frame_changes(
+    conn: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    key: str,
+    changed: str,
+    always: Sequence[str],
+) -> None:
+    """`update_frame` for rows that each change only some columns: `frame[changed]` names
+    them per row (comma-separated, possibly none), `always` are set on every row.
+
+    SQLite: one statement per distinct set of columns, setting only those (and `always`).
+    Setting every column of `people` cost about three times as much as setting the few
+    that changed (measured on 1,000 people: ~10 ms against ~3 ms): each value is bound and
+    compared, and the entries of the indexed columns set are rewritten. PostgreSQL writes a
+    new version of the whole row whatever is set: one `update_frame` of every column.
+    """
+    if frame.height == 0:
+        return
+    if conn.dialect.name != "sqlite":
+        update_frame(conn, table, frame.drop(changed), key)
+        return
+    for (names,), group in frame.group_by(changed, maintain_order=True):
+        columns = [*(str(names).split(",") if names else ()), *always]
+        update_frame(conn, table, group.select(*columns, key), key)
+
+
 def _csv(frame: pl.DataFrame) -> bytes:
     """`frame` as the CSV PostgreSQL's COPY reads (NULL empty, an empty string quoted)."""
     return frame.write_csv(

@@ -33,6 +33,7 @@ from revmachine.ingest.merge import (
 from revmachine.ingest.merge_frame import (
     HISTORY_SEQ,
     PEOPLE_COLUMNS,
+    SET_FIELDS,
     STORED_ATTRIBUTES,
     STORED_CREATED,
     STORED_FIELD_TIMES,
@@ -43,7 +44,7 @@ from revmachine.ingest.merge_frame import (
 from revmachine.model.person_history import FieldTimes, Observation
 from revmachine.services.imports.common import LOOKUP_CHUNK, chunks
 from revmachine.store import schema
-from revmachine.store.bulk import insert_frame, lookup_keys, update_frame
+from revmachine.store.bulk import insert_frame, lookup_keys, update_frame, update_frame_changes
 
 _P = schema.people
 _STATE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
@@ -277,12 +278,23 @@ def save_results(
     ids = _created_ids(conn, new_rows["email"].to_list(), before)
     for r in created:
         r.state.id = ids[r.state.email]
-    if rewrite or (updated is not None and updated.height):
+    if rewrite:
         update = people_frame([r.state for r in rewrite], {"id": [r.state.id for r in rewrite]})
-        update = update.drop("email")
-        if updated is not None and updated.height:
-            update = pl.concat([update, updated.select(update.columns).cast(update.schema)])
-        update_frame(conn, _P, update, "id")
+        update_frame(conn, _P, update.drop("email"), "id")
+    if updated is not None and updated.height:
+        # Merged column-wise: the attributes and creation stay; the values in `SET_FIELDS`
+        # and the field times change (`updated_at` with any value).
+        columns = [c for c in PEOPLE_COLUMNS if c != "email"]
+        update_frame_changes(
+            conn,
+            _P,
+            updated.select(*columns, "id", SET_FIELDS).cast(
+                {c: _PEOPLE_SCHEMA[c] for c in columns}
+            ),
+            "id",
+            SET_FIELDS,
+            ("field_times", "updated_at"),
+        )
     history = [(r.state.id, c) for r in results for c in r.history]
     lines = [p for r, p in zip(results, positions, strict=True) for _ in r.history]
     if history or (logged is not None and logged.height):
