@@ -18,6 +18,7 @@ import datetime as dt
 import gc
 import json
 import math
+import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -480,9 +481,25 @@ def update_frame_changes(
     if conn.dialect.name != "sqlite":
         update_frame(conn, table, frame.drop(changed), key)
         return
-    for (names,), group in frame.group_by(changed, maintain_order=True):
-        columns = [*(str(names).split(",") if names else ()), *always]
-        update_frame(conn, table, group.select(*columns, key), key)
+    # One conversion and one tuple per row, bucketed in Python: a polars `group_by` and a
+    # conversion per group cost as much as the statements.
+    values = frame.drop(changed)
+    position = {name: i for i, name in enumerate(values.columns)}
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for names, row in zip(frame.get_column(changed), sqlite_storage(values).rows(), strict=True):
+        groups.setdefault(names or "", []).append(row)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        for names, rows in groups.items():
+            columns = [*(names.split(",") if names else ()), *always]
+            pick = operator.itemgetter(*[position[c] for c in (*columns, key)])
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            sql = f"UPDATE {table.name} SET {sets} WHERE {key} = ?"
+            cursor.executemany(sql, map(pick, rows))
+    finally:
+        cursor.close()
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
