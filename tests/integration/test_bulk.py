@@ -229,3 +229,43 @@ def test_sqlite_storage_text_is_what_utcdatetime_writes() -> None:
             for v in values
         ]
         assert stored == expected, unit
+
+
+def test_update_frame_changes_sets_each_row_s_changed_columns_and_keeps_the_rest(
+    db: Database,
+) -> None:
+    """Each row sets the columns its `changed` entry names (none, one, several) plus the
+    `always` columns; what it does not name keeps its stored value, even where the frame
+    holds another (on SQLite those columns are not set at all; on PostgreSQL the frame
+    must then hold the stored value, as `updated_people` gives it: checked on both)."""
+    ann, bo, cy = _people_and_program(db, 3)[0]
+    p = schema.people
+    with db.transaction() as conn:
+        conn.execute(p.update().values(title="VP", employee_count=10, updated_at=EARLY))
+    frame = pl.DataFrame(
+        {
+            "id": [ann, bo, cy],
+            "title": ["CMO", "VP", "CTO"],
+            "employee_count": [10, 250, 99],
+            "updated_at": [LATE, LATE, EARLY],
+            "changed": ["title", "employee_count", ""],
+        },
+        schema_overrides={"updated_at": pl.Datetime("us", "UTC")},
+    )
+    with db.transaction() as conn:
+        if conn.dialect.name != "sqlite":
+            # PostgreSQL sets every column: unchanged ones must carry the stored value.
+            frame = frame.with_columns(
+                pl.Series("title", ["CMO", "VP", "VP"]),
+                pl.Series("employee_count", [10, 250, 10]),
+            )
+        bulk.update_frame_changes(conn, p, frame, "id", "changed", ("updated_at",))
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(p.c.id, p.c.title, p.c.employee_count, p.c.updated_at).order_by(p.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (ann, "CMO", 10, LATE),
+        (bo, "VP", 250, LATE),
+        (cy, "VP", 10, EARLY),
+    ]
