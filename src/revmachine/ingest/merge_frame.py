@@ -215,6 +215,7 @@ _TEXT, _AT, _HARD, _HOLD, _KEPT, _CHANGE = (
     "__change__",
 )
 _SETS = ("@initial", "@logged", "@stamped")
+_TEXTS, _TIMES, _COUNT = "__texts__", "__times__", "__count__"
 _DOC_TYPE = pl.Struct(
     {**{f: pl.String() for f in VALUE_FIELDS}, **{s: pl.List(pl.String()) for s in _SETS}}
 )
@@ -329,6 +330,14 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
             .fill_null(False)
             .alias(_CHANGE + key),
         ]
+    # Counts over every field (one expression each, not one per field: each costs about as
+    # much to run on 1,000 rows as whatever it computes): stored times and those this
+    # format reads, and each list's known fields.
+    steps += [
+        pl.sum_horizontal([pl.col(_TEXT + key).is_not_null() for key in keys]).alias(_TEXTS),
+        pl.sum_horizontal([pl.col(_AT + key).is_not_null() for key in keys]).alias(_TIMES),
+        *[pl.sum_horizontal([pl.col(s + key) for key in keys]).alias(_COUNT + s) for s in _SETS],
+    ]
     stages.append(tuple(steps))
     same_created = origin == pl.col(STORED_CREATED)
     hard: list[pl.Expr] = [
@@ -339,14 +348,13 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
         *[pl.col(_HARD + key) for key in observed],
         # A time `fromisoformat` reads but this format does not (not expected: every
         # stored time is written by `isoformat` of an aware datetime).
-        *[pl.col(_TEXT + key).is_not_null() & pl.col(_AT + key).is_null() for key in keys],
+        pl.col(_TEXTS) != pl.col(_TIMES),
     ]
     entries: list[pl.Expr] = []
     # What tells whether the document changes, and how many quoted strings the stored
     # one has if it holds only what this writes back (both without writing it out: the
     # text of the old document cost a fifth of the query).
     moved: list[pl.Expr] = []
-    quotes: list[pl.Expr] = []
     sets_new: dict[str, list[pl.Expr]] = {s: [] for s in _SETS}
     columns: list[pl.Expr] = []
     changes: list[pl.Expr] = []
@@ -355,12 +363,10 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
         value, held, held_at = pl.col(key), pl.col(STORED_PREFIX + key), pl.col(_AT + key)
         text = pl.col(_TEXT + key)
         flags = {s: pl.col(s + key) for s in _SETS}
-        quotes += [flags[name].cast(pl.Int32) * 2 for name in _SETS]
-        quotes.append(text.is_not_null().cast(pl.Int32) * 4)
         if key not in observed:
             for name in _SETS:
                 sets_new[name].append(pl.when(flags[name]).then(pl.lit(f'"{key}"')))
-            entries.append(pl.when(text.is_not_null()).then(_entry(key, text)))
+            entries.append(_entry(key, text))
             columns.append(held.alias(_NEW + key))
             continue
         hold, kept, change = pl.col(_HOLD + key), pl.col(_KEPT + key), pl.col(_CHANGE + key)
@@ -382,7 +388,7 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
         # `@initial` gains the fields of a record created when the person was.
         moved += [hold, value.is_not_null() & ~flags["@initial"] & same_created]
         new_text = pl.when(hold).then(pl.col(at_iso)).otherwise(text)
-        entries.append(pl.when(new_text.is_not_null()).then(_entry(key, new_text)))
+        entries.append(_entry(key, new_text))
         columns.append(pl.when(hold).then(value).otherwise(held).alias(_NEW + key))
         changes.append(pl.when(change).then(at))
         if not first:
@@ -391,12 +397,17 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
             history.append((2 * index, replaced, held, held, held_at, key))
         history.append((2 * index + 1, change, held, value, at, key))
     new_doc = _document(entries, sets_new)
-    # "@initial" always, "@logged" and "@stamped" when they list any field.
-    listed = [
-        pl.any_horizontal([pl.col(s + key) for key in keys]).cast(pl.Int32) * 2
-        for s in ("@logged", "@stamped")
-    ]
-    old_quotes = pl.sum_horizontal(pl.lit(2, pl.Int32), *listed, *quotes)
+    # The stored document's quoted strings if it holds only what this writes back: each
+    # time's key and value, each listed field, and the names of the lists ("@initial"
+    # always, "@logged" and "@stamped" when they list any field).
+    counts = {s: pl.col(_COUNT + s).cast(pl.Int64) for s in _SETS}
+    old_quotes = (
+        2
+        + 4 * pl.col(_TEXTS).cast(pl.Int64)
+        + 2 * (counts["@initial"] + counts["@logged"] + counts["@stamped"])
+        + 2 * (counts["@logged"] > 0).cast(pl.Int64)
+        + 2 * (counts["@stamped"] > 0).cast(pl.Int64)
+    )
     stages.append(
         (
             *columns,
@@ -404,7 +415,8 @@ def _update_plan(observed: tuple[str, ...]) -> _UpdatePlan:
                 *hard,
                 # A key or flag of the stored document this does not write back: the
                 # rewritten document has as many quoted strings only if there is none.
-                pl.col(STORED_FIELD_TIMES).str.count_matches('"', literal=True) != old_quotes,
+                pl.col(STORED_FIELD_TIMES).str.count_matches('"', literal=True).cast(pl.Int64)
+                != old_quotes,
             )
             .fill_null(True)
             .alias(HARD),
