@@ -314,18 +314,24 @@ def save_results(
                 "occurred_at": _UTC,
             },
         )
-        if logged is not None and logged.height:
-            order_key = [LINE, HISTORY_SEQ]
-            changes = changes.with_columns(
-                pl.Series(LINE, lines, dtype=pl.Int64),
-                pl.int_range(pl.len(), dtype=pl.Int64).alias(HISTORY_SEQ),
-            )
-            together = [changes, logged.select(changes.columns).cast(changes.schema)]
-            changes = pl.concat(together).sort(order_key).drop(order_key)
-        changes = changes.with_columns(
+        stamp = [
             pl.lit(now.astimezone(dt.UTC), _UTC).alias("recorded_at"),
             pl.lit(source).alias("source"),
-        )
+        ]
+        if logged is not None and logged.height:
+            # One query: each step of its own costs ~0.2 ms, as much as the work itself.
+            order_key = [LINE, HISTORY_SEQ]
+            parts = [logged.lazy().select(*changes.columns, *order_key).cast(changes.schema)]
+            if history:
+                numbered = changes.lazy().with_columns(
+                    pl.Series(LINE, lines, dtype=pl.Int64),
+                    pl.int_range(pl.len(), dtype=pl.Int64).alias(HISTORY_SEQ),
+                )
+                parts.insert(0, numbered)
+            query = pl.concat(parts).sort(order_key).select(*changes.columns, *stamp)
+            changes = query.collect(engine="in-memory")
+        else:
+            changes = changes.with_columns(stamp)
         insert_frame(conn, schema.person_changes, changes)
     return Saved(
         len(created) + (fresh.height if fresh is not None else 0), len(changed), unchanged, ids
