@@ -20,10 +20,8 @@ events move nobody. So the work is split:
 3. The scalar lifecycle, run only at those activities (and at timers due before them),
    on a state set from the columns to exactly what the scalar engine would hold there.
 
-Capped behaviour rules are settled before step 1: a cap counts only its own rule's awards,
-so the points each activity may still earn are known before any score is. Models with
-counted activity windows (`activity … within`) are not handled here (`supports` says so);
-callers use the scalar engine for them.
+Models with capped behaviour rules or counted activity windows (`activity … within`) are
+not handled here (`supports` says so); callers use the scalar engine for them.
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ from revmachine.engine.instants import from_micros
 from revmachine.engine.journey import Engine, OutOfOrderInput
 from revmachine.engine.lifecycle import CompiledTransition
 from revmachine.engine.records import Transition
-from revmachine.engine.scoring import PERMANENT, Award, capped
+from revmachine.engine.scoring import PERMANENT, CompiledBehaviorRule
 from revmachine.engine.state import JourneyState
 
 Ints = npt.NDArray[np.int64]
@@ -85,8 +83,8 @@ class ColumnResult:
 
 
 def supports(engine: Engine) -> bool:
-    """Whether the column-wise engine handles this model (no counted activity windows)."""
-    return not engine.lifecycle.window_sizes
+    """Whether the column-wise engine handles this model (no caps, no activity windows)."""
+    return engine.scoring.cap_slots == 0 and not engine.lifecycle.window_sizes
 
 
 def halvings(exponents: Floats) -> Floats:
@@ -101,7 +99,7 @@ def process_columns(
     would: the states are updated in place. Each person's activities must all come after
     what their state has seen (`OutOfOrderInput`)."""
     if not supports(engine):
-        raise ValueError("the column-wise engine does not handle counted activity windows")
+        raise ValueError("the column-wise engine does not handle caps or activity windows")
     with cyclic_gc_paused():
         return _process(engine, states, acts)
 
@@ -123,43 +121,28 @@ def _process(engine: Engine, states: Sequence[JourneyState], acts: ActivityColum
     codes: dict[str, int] = {}
     type_code = np.array([codes.setdefault(x, len(codes)) for x in acts.type], dtype=np.int64)
     index_of = {x: np.flatnonzero(type_code == c) for x, c in codes.items()}
-    # A pattern is an activity's awards: (rule, points) in rule order. A cap depends only
-    # on its own rule's earlier awards in the period (a rule scores one activity type), not
-    # on any score, so the capped points are settled here, each type's activities in
-    # order, by the scalar engine's own `capped` on the person's counters: the counters
-    # end where the scalar engine leaves them, and a capped-out rule awards nothing.
-    patterns: dict[tuple[str, tuple[Award, ...]], int] = {}
+    patterns: dict[tuple[str, tuple[CompiledBehaviorRule, ...]], int] = {}
     pattern_of = np.empty(n, dtype=np.int64)
-    people_of: list[int] = owner.tolist()
-    times: list[int] = t.tolist()
     for type_, ix in index_of.items():
         rules = scoring.rules_by_type.get(type_, ())
-        if not any(r.match is not None or r.cap_slot >= 0 for r in rules):
-            plain = tuple((r, r.points) for r in rules)
-            pattern_of[ix] = patterns.setdefault((type_, plain), len(patterns))
+        if not any(r.match is not None for r in rules):
+            pattern_of[ix] = patterns.setdefault((type_, rules), len(patterns))
             continue
         for i in ix.tolist():
             attributes, program = acts.attributes[i], acts.program[i]
-            kept: list[Award] = []
-            for rule in rules:
-                if rule.match is not None and not rule.match(attributes, program):
-                    continue
-                points = rule.points
-                if rule.cap_slot >= 0:
-                    points = capped(rule, states[people_of[i]].score, times[i])
-                    if points == 0.0:
-                        continue
-                kept.append((rule, points))
-            pattern_of[i] = patterns.setdefault((type_, tuple(kept)), len(patterns))
+            kept = tuple(r for r in rules if r.match is None or r.match(attributes, program))
+            pattern_of[i] = patterns.setdefault((type_, kept), len(patterns))
     keys = list(patterns)
-    depth = max((len(awards) for _, awards in keys), default=0)
+    depth = max((len(rules) for _, rules in keys), default=0)
     rule_group = np.full((depth, len(keys)), -2, dtype=np.int64)
     rule_points = np.zeros((depth, len(keys)), dtype=np.float64)
-    for q, (_, awards) in enumerate(keys):
-        for j, (rule, points) in enumerate(awards):
-            rule_group[j, q], rule_points[j, q] = rule.group, points
-    described = [engine.describe_awards(type_, awards) for type_, awards in keys]
-    scores = np.array([bool(awards) for _, awards in keys], dtype=np.bool_)[pattern_of]
+    for q, (_, rules) in enumerate(keys):
+        for j, rule in enumerate(rules):
+            rule_group[j, q], rule_points[j, q] = rule.group, rule.points
+    described = [
+        engine.describe_awards(type_, [(r, r.points) for r in rules]) for type_, rules in keys
+    ]
+    scores = np.array([bool(rules) for _, rules in keys], dtype=np.bool_)[pattern_of]
 
     # 2. scoring by position: the k-th activity of every person in one step
     value = [np.array([s.score.values[g] for s in states], dtype=np.float64) for g in range(groups)]
@@ -263,6 +246,7 @@ def _process(engine: Engine, states: Sequence[JourneyState], acts: ActivityColum
     # 4. the scalar lifecycle at those activities
     transitions: list[list[Transition]] = []
     state_at = _StateAt(initial, value_after, updated_after, permanent_after, engaged_after)
+    times = t.tolist()
     entry = stage_codes[lifecycle.entry]
     for k, state in enumerate(states):
         out: list[Transition] = []

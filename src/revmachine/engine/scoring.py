@@ -167,7 +167,7 @@ class CompiledScoring:
                 continue
             points = rule.points
             if rule.cap_slot >= 0:
-                points = capped(rule, state, t)
+                points = _capped(rule, state, t)
                 if points == 0.0:
                     continue
             group = rule.group
@@ -212,7 +212,7 @@ def _never(t: Micros) -> int:
     return 0
 
 
-def capped(rule: CompiledBehaviorRule, state: ScoreState, t: Micros) -> float:
+def _capped(rule: CompiledBehaviorRule, state: ScoreState, t: Micros) -> float:
     """The points a capped rule may still award in the period containing `t`."""
     slot = rule.cap_slot
     window = rule.period(t)

@@ -20,12 +20,16 @@ from journey_helpers import T0, workspace
 from test_engine_incremental import FACTS, REVENUE, SCORING, histories
 
 from revmachine.config import default_workspace
+from revmachine.config.workspace import make_workspace
 from revmachine.engine import Engine, Event, FactsChanged, Input, ScoreChange, to_dict
 from revmachine.engine.columns import ActivityColumns, process_columns, supports
 from revmachine.engine.instants import to_micros
 
 # the models of test_engine_incremental without what the columns leave to the scalar engine
-# (counted activity windows); their caps (points per day, times per week) are kept
+# (caps, counted activity windows)
+SCORING_PLAIN = SCORING.replace(", cap: {points: 5, per: day}", "").replace(
+    ", cap: {times: 2, per: week}", ""
+)
 TYPES = [
     "web_visit",
     "email_click",
@@ -45,54 +49,15 @@ ENGINES: dict[str, Engine] = {}
 def engine_for(name: str) -> Engine:
     if name not in ENGINES:
         if name == "busy":
-            ENGINES[name] = Engine(workspace(_without_burst(REVENUE), SCORING))
+            ENGINES[name] = Engine(workspace(_without_burst(REVENUE), SCORING_PLAIN))
         else:
-            ENGINES[name] = Engine(default_workspace())
-        assert supports(ENGINES[name]) and ENGINES[name].scoring.cap_slots > 0
+            live = default_workspace()
+            rules = [r.model_copy(update={"cap": None}) for r in live.scoring.behavior.rules]
+            behavior = live.scoring.behavior.model_copy(update={"rules": rules})
+            scoring = live.scoring.model_copy(update={"behavior": behavior})
+            ENGINES[name] = Engine(make_workspace(live.revenue, scoring))
+        assert supports(ENGINES[name])
     return ENGINES[name]
-
-
-def test_counted_activity_windows_are_left_to_the_scalar_engine() -> None:
-    windowed = Engine(workspace(REVENUE, SCORING))
-    assert not supports(windowed)
-    with pytest.raises(ValueError, match="counted activity windows"):
-        process_columns(
-            windowed,
-            [],
-            ActivityColumns(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], []),
-        )
-
-
-def test_caps_bind_in_the_columns_as_in_the_scalar_engine() -> None:
-    """Five visits in one day earn 2 + 2 + 1 under `points: 5 per day`, then nothing (no
-    score change); two clicks a week score, the third does not; the next day and week the
-    counters start again."""
-    engine = engine_for("busy")
-    day = dt.timedelta(hours=2)
-    tail = [
-        Event(f"v{i}", "web_visit", T0 + dt.timedelta(days=1) + day * i, {}, None) for i in range(5)
-    ] + [Event("v5", "web_visit", T0 + dt.timedelta(days=2, hours=1), {}, None)]
-    tail += [
-        Event(f"c{i}", "email_click", T0 + dt.timedelta(days=8 + i), {}, None) for i in range(3)
-    ] + [Event("c3", "email_click", T0 + dt.timedelta(days=15), {}, None)]
-    tail.sort(key=lambda e: (e.occurred_at, e.event_id))
-    facts = FACTS[0]
-    scalar, columns = engine.new_state(0, facts), engine.new_state(0, facts)
-    expected = engine.process(scalar, tail)
-    acts = ActivityColumns(
-        owner=np.zeros(len(tail), dtype=np.int64),
-        t=np.array([to_micros(e.occurred_at) for e in tail], dtype=np.int64),
-        type=[e.type for e in tail],
-        event_id=[e.event_id for e in tail],
-        attributes=[e.attributes for e in tail],
-        program=[e.program for e in tail],
-    )
-    got = process_columns(engine, [columns], acts)
-    assert got.event_id == [c.event_id for c in expected.score_changes]
-    assert got.event_id == ["v0", "v1", "v2", "v5", "c0", "c1", "c3"]
-    assert got.reason[2] == "web_visit: visit +1"
-    assert got.behavior.tolist() == [c.behavior for c in expected.score_changes]
-    assert to_dict(columns) == to_dict(scalar)
 
 
 def _without_burst(revenue: str) -> str:
