@@ -106,10 +106,9 @@ def print_summary(store: Database, workspace: Workspace, as_of: dt.datetime) -> 
 
     scope = Scope(period=default_period(as_of), as_of=as_of)
     options = ReportOptions()
-    with store.reading() as conn:
-        results = {
-            kind: REPORTS[kind].run(conn, workspace.revenue, scope, options) for kind in SUMMARY
-        }
+    results = {
+        kind: REPORTS[kind].run(store, workspace.revenue, scope, options) for kind in SUMMARY
+    }
     console.rule(f"The last 12 months, as of {as_of:%Y-%m-%d}")
     for kind, wanted in SUMMARY.items():
         tables = [t for t in results[kind].tables() if not wanted or t.name in wanted]

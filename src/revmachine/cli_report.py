@@ -127,15 +127,14 @@ def _run(
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     try:
-        with store.reading() as conn:
-            for kind in kinds:
-                try:
-                    results[kind] = REPORTS[kind].run(conn, model, scope, options)
-                except (ScopeError, ValueError) as exc:
-                    if not keep_going:
-                        err.print(f"[red]cannot run the report:[/red] {exc}", highlight=False)
-                        raise typer.Exit(2) from exc
-                    errors[kind] = str(exc)
+        for kind in kinds:
+            try:
+                results[kind] = REPORTS[kind].run(store, model, scope, options)
+            except (ScopeError, ValueError) as exc:
+                if not keep_going:
+                    err.print(f"[red]cannot run the report:[/red] {exc}", highlight=False)
+                    raise typer.Exit(2) from exc
+                errors[kind] = str(exc)
     finally:
         store.dispose()
     return results, errors, name

@@ -62,8 +62,8 @@ def history(db: Database) -> History:
 
 def test_kaplan_meier_from_sql_equals_lifelines(db: Database, history: History) -> None:
     pairs = [("known", "engaged"), ("mql", "sal"), ("opportunity", "customer")]
-    with db.reading() as conn:
-        report = velocity_report(conn, MODEL, Scope(PERIOD, AS_OF), pairs=pairs)
+    # given the store, the pairs' statements run side by side on the read pool
+    report = velocity_report(db, MODEL, Scope(PERIOD, AS_OF), pairs=pairs)
     assert [(v.from_stage, v.to_stage) for v in report.pairs] == pairs
     for v in report.pairs:
         days, reached, first = durations(history, v.from_stage, v.to_stage)
@@ -106,3 +106,16 @@ def test_censoring_makes_the_median_slower_than_completed_only(
     assert v.naive.median_days is not None
     km = v.percentile(0.5).time
     assert km is None or km >= v.naive.median_days
+
+
+@pytest.mark.parametrize("group_by", [None, "industry"])
+def test_pairs_read_side_by_side_equal_one_connection(
+    db: Database, history: History, group_by: str | None
+) -> None:
+    scope = Scope(PERIOD, AS_OF, group_by=group_by)
+    with db.reading() as conn:
+        alone = velocity_report(conn, MODEL, scope)
+    together = velocity_report(db, MODEL, scope)
+    assert len(alone.pairs) >= 5 and together == alone
+    if group_by is not None:
+        assert len({v.segment for v in alone.pairs}) > 1

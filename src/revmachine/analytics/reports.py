@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
@@ -24,6 +24,7 @@ from revmachine.analytics.spec import Grain, Scope
 from revmachine.analytics.tables import ReportTable
 from revmachine.analytics.velocity import velocity_report
 from revmachine.config.revenue_model import RevenueModel
+from revmachine.store.database import Database
 
 
 class ReportResult(Protocol):
@@ -45,7 +46,19 @@ class ReportOptions:
 #: The forecast in the all-reports HTML: fewer paths than `revmachine forecast` (10,000).
 REPORT_FORECAST = ForecastOptions(paths=2000)
 
-Runner = Callable[[Connection, RevenueModel, Scope, ReportOptions], Any]
+Source = Connection | Database
+Runner = Callable[[Source, RevenueModel, Scope, ReportOptions], Any]
+T = TypeVar("T")
+
+
+def _on_connection(source: Source, read: Callable[[Connection], T]) -> T:
+    """`read` on `source`, or on a read connection of it. Reports that run independent
+    statements (velocity, forecast) take the store itself and spread them over the read
+    pool (`store.parallel`); the others read on one connection."""
+    if isinstance(source, Connection):
+        return read(source)
+    with source.reading() as conn:
+        return read(conn)
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,11 @@ REPORTS: dict[str, ReportKind] = {
         ReportKind(
             "funnel",
             "Volume into each stage, inventory, cohort conversion with intervals, routes.",
-            lambda c, m, s, o: funnel_report(
-                c, m, s, stages=list(o.stages) or None, window=o.window, grain=o.grain
+            lambda c, m, s, o: _on_connection(
+                c,
+                lambda conn: funnel_report(
+                    conn, m, s, stages=list(o.stages) or None, window=o.window, grain=o.grain
+                ),
             ),
         ),
         ReportKind(
@@ -74,22 +90,29 @@ REPORTS: dict[str, ReportKind] = {
         ReportKind(
             "inventory",
             "Who is in each stage at as_of, age, past SLA, inactive, freshness trend.",
-            lambda c, m, s, o: inventory_report(c, m, s, inactive_days=o.inactive_days),
+            lambda c, m, s, o: _on_connection(
+                c, lambda conn: inventory_report(conn, m, s, inactive_days=o.inactive_days)
+            ),
         ),
         ReportKind(
             "cost",
             "Cost, new names, cost per name and per stage by program and channel.",
-            lambda c, m, s, o: cost_report(c, m, s, stages=list(o.stages) or None),
+            lambda c, m, s, o: _on_connection(
+                c, lambda conn: cost_report(conn, m, s, stages=list(o.stages) or None)
+            ),
         ),
         ReportKind(
             "cohorts",
             "Entry month × stage reached.",
-            lambda c, m, s, o: cohort_report(c, m, s, from_stage=o.from_stage, grain=o.grain),
+            lambda c, m, s, o: _on_connection(
+                c,
+                lambda conn: cohort_report(conn, m, s, from_stage=o.from_stage, grain=o.grain),
+            ),
         ),
         ReportKind(
             "deals",
             "Win rate, sales cycle, bookings and pipeline from the opportunity history.",
-            lambda c, m, s, o: deal_report(c, s),
+            lambda c, m, s, o: _on_connection(c, lambda conn: deal_report(conn, s)),
         ),
         ReportKind(
             "forecast",

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Executable,
     Float,
     and_,
     case,
@@ -53,6 +56,8 @@ from revmachine.analytics.survival import (
 )
 from revmachine.analytics.tables import Column, ReportTable, table
 from revmachine.config.revenue_model import RevenueModel
+from revmachine.store.database import Database
+from revmachine.store.parallel import ReadPool, parallel_reads
 
 PERCENTILES = (0.25, 0.5, 0.75, 0.9)
 MILESTONE_DAYS = (1, 7, 14, 30, 60, 90, 180)
@@ -162,7 +167,7 @@ class VelocityReport:
 
 
 def velocity_report(
-    conn: Connection,
+    store: Connection | Database,
     model: RevenueModel,
     scope: Scope,
     *,
@@ -174,10 +179,15 @@ def velocity_report(
     check_stages(model, [s for pair in chosen for s in pair])
     detours = detour_stages(model)
     outcomes = [[b, *[d for d in detours if d not in (a, b)]] for a, b in chosen]
-    if reads_spells(scope, source):
-        rows = _tallies_spells(conn, scope, chosen, outcomes, resolution.total_seconds())
-    else:
-        rows = _tallies(conn, scope, chosen, outcomes, resolution.total_seconds())
+    step = resolution.total_seconds()
+    with parallel_reads(store) as reads:
+        if reads_spells(scope, source):
+            rows = _tallies_spells(reads, scope, chosen, outcomes, step)
+        else:
+            everything = reads.submit(
+                partial(_tallies, scope=scope, pairs=chosen, outcomes=outcomes, step=step)
+            )
+            rows = everything.result()
     results: list[Velocity] = []
     for i, (a, b) in enumerate(chosen):
         segments = sorted({seg for curve, k, seg in rows if k == i})
@@ -276,7 +286,7 @@ def _tallies(
 
 
 def _tallies_spells(
-    conn: Connection,
+    reads: ReadPool,
     scope: Scope,
     pairs: list[tuple[str, str]],
     outcomes: list[list[str]],
@@ -294,6 +304,7 @@ def _tallies_spells(
     as_of = us_literal(scope.as_of)
     step_us = literal(step * 1e6, Float())
     rows: Tallies = defaultdict(list)
+    pending: list[Future[list[tuple[Any, ...]]]] = []
     for i, (a, b) in enumerate(pairs):
         cohort = (
             select(h.c.person_id, h.c.segment, h.c.entered_us.label("entered"), h.c.prev_us)
@@ -352,11 +363,19 @@ def _tallies_spells(
                     func.sum(duration).label("micros"),
                 ).group_by(journeys.c.segment, k, outcome)
             )
-        for curve, seg, k, outcome, n, micros in conn.execute(union_all(*parts)):
+        pending.append(reads.submit(partial(_all_rows, union_all(*parts))))
+    # One statement per pair, each over the same spells: on a store they run side by side
+    # on the read pool's connections; the rows are taken in pair order.
+    for i, part in enumerate(pending):
+        for curve, seg, bucket, reached_stage, n, micros in part.result():
             rows[(curve, i, seg)].append(
-                (float(k) * step / DAY, outcome, int(n), float(micros or 0) / 1e6)
+                (float(bucket) * step / DAY, reached_stage, int(n), float(micros or 0) / 1e6)
             )
     return rows
+
+
+def _all_rows(statement: Executable, conn: Connection) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(statement)]
 
 
 def _velocity(seg: str, a: str, b: str, outcomes: list[str], rows: Tallies, i: int) -> Velocity:

@@ -56,8 +56,7 @@ def run_report(
                 raise ScopeError(f"'{item}' is not segment=value|value")
             filters[name.strip()] = tuple(v.strip() for v in values.split("|"))
         scope = Scope(period=period, as_of=when, filters=filters, group_by=group_by)
-        with ctx.db.reading() as conn:
-            result = REPORTS[kind].run(conn, ctx.workspace.revenue, scope, ReportOptions())
+        result = REPORTS[kind].run(ctx.db, ctx.workspace.revenue, scope, ReportOptions())
     except (ScopeError, ValueError) as exc:
         raise ApiProblem(422, "bad-report-question", str(exc)) from exc
     document: dict[str, Any] = json.loads(to_json(kind, result))
