@@ -102,10 +102,6 @@ def lookup_frame(
     out_schema = {key: pl.String, value_column: pl.Int64}
     if keys.len() == 0:
         return pl.DataFrame(schema=out_schema)
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    select_ = f"SELECT {kcol.name}, {vcol.name} FROM {table.name} WHERE {kcol.name}"
-    param: Any
     if conn.dialect.name == "sqlite":
         # Keys in index order, driving the join: each look-up lands next to the previous
         # one in the unique index (a third of the CPU of an unordered `IN` on 100k keys).
@@ -113,17 +109,11 @@ def lookup_frame(
             f"SELECT t.{kcol.name}, t.{vcol.name} FROM json_each(?) AS k "
             f"JOIN {table.name} AS t ON t.{kcol.name} = k.value"
         )
-        param = json.dumps(keys.sort().to_list())
-    elif conn.dialect.name == "postgresql":
-        sql, param = f"{select_} = ANY(%s)", keys.to_list()
+        rows = driver_rows(conn, sql, json.dumps(keys.sort().to_list()))
     else:
-        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
-    cursor = raw.cursor()
-    try:
-        cursor.execute(sql, (param,))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+        where, param = keys_in(conn, keys.to_list())
+        sql = f"SELECT {kcol.name}, {vcol.name} FROM {table.name} WHERE {kcol.name} {where}"
+        rows = driver_rows(conn, sql, param)
     return pl.DataFrame(rows, schema=out_schema, orient="row")
 
 
@@ -135,21 +125,32 @@ def lookup_keys(
     of keys; none when `keys` is empty."""
     if not keys:
         return []
+    kcol, vcol = table.c[key].name, table.c[value_column].name
+    where, param = keys_in(conn, keys)
+    sql = f"SELECT {kcol}, {vcol} FROM {table.name} WHERE {kcol} {where}"
+    return [(k, v) for k, v in driver_rows(conn, sql, param)]
+
+
+def keys_in(conn: Connection, keys: Sequence[Any]) -> tuple[str, Any]:
+    """The end of a `WHERE column …` clause matching any of `keys`, and its one parameter:
+    all the keys in one value (a JSON array read by `json_each` on SQLite, an array on
+    PostgreSQL) instead of an `IN` list compiled and bound key by key."""
+    if conn.dialect.name == "sqlite":
+        return "IN (SELECT value FROM json_each(?))", json.dumps(list(keys))
+    if conn.dialect.name == "postgresql":
+        return "= ANY(%s)", list(keys)
+    raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+
+
+def driver_rows(conn: Connection, sql: str, param: Any) -> list[Any]:
+    """Every row of `sql` with its one parameter, run on the driver's cursor inside the
+    caller's transaction: no SQLAlchemy result processing per value."""
     raw = conn.connection.driver_connection
     assert raw is not None
-    kcol, vcol = table.c[key].name, table.c[value_column].name
-    select_ = f"SELECT {kcol}, {vcol} FROM {table.name} WHERE {kcol}"
-    param: Any
-    if conn.dialect.name == "sqlite":
-        sql, param = f"{select_} IN (SELECT value FROM json_each(?))", json.dumps(list(keys))
-    elif conn.dialect.name == "postgresql":
-        sql, param = f"{select_} = ANY(%s)", list(keys)
-    else:
-        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
     cursor = raw.cursor()
     try:
         cursor.execute(sql, (param,))
-        return [(k, v) for k, v in cursor.fetchall()]
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 

@@ -10,7 +10,6 @@ PostgreSQL): SQLAlchemy's per-row parameter processing was most of an import's t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -44,7 +43,14 @@ from revmachine.ingest.merge_frame import (
 from revmachine.model.person_history import FieldTimes, Observation
 from revmachine.services.imports.common import LOOKUP_CHUNK, chunks
 from revmachine.store import schema
-from revmachine.store.bulk import insert_frame, lookup_keys, update_frame, update_frame_changes
+from revmachine.store.bulk import (
+    driver_rows,
+    insert_frame,
+    keys_in,
+    lookup_keys,
+    update_frame,
+    update_frame_changes,
+)
 
 _P = schema.people
 _STATE_FIELDS = (*TRACKED_FIELDS, *FIRST_TOUCH_FIELDS)
@@ -145,30 +151,19 @@ def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     types += [pl.String(), pl.String(), _UTC, _UTC]
     wanted = dict(zip(names, types, strict=True))
     columns = ["id", "email", *_STATE_FIELDS]
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    param: Any
     if conn.dialect.name == "sqlite":
         # Booleans are stored as 0 and 1, times as UTC text (`types.UTCDateTime`).
         columns += ["attributes", "field_times", "created_at", "updated_at"]
-        where, param = "IN (SELECT value FROM json_each(?))", json.dumps(sorted(set(emails)))
         read = {
             n: pl.String() if t == _UTC else pl.Int64() if t == pl.Boolean() else t
             for n, t in wanted.items()
         }
-    elif conn.dialect.name == "postgresql":
-        columns += ["attributes::text", "field_times::text", "created_at", "updated_at"]
-        where, param, read = "= ANY(%s)", sorted(set(emails)), wanted
     else:
-        raise NotImplementedError(f"no bulk path for {conn.dialect.name}")
+        columns += ["attributes::text", "field_times::text", "created_at", "updated_at"]
+        read = wanted
+    where, param = keys_in(conn, sorted(set(emails)))
     sql = f"SELECT {', '.join(columns)} FROM {_P.name} WHERE email {where}"
-    cursor = raw.cursor()
-    try:
-        cursor.execute(sql, (param,))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    frame = pl.DataFrame(rows, schema=read, orient="row")
+    frame = pl.DataFrame(driver_rows(conn, sql, param), schema=read, orient="row")
     if read is wanted:
         return frame
     return frame.with_columns(
