@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -48,17 +48,21 @@ REPORT_FORECAST = ForecastOptions(paths=2000)
 
 Source = Connection | Database
 Runner = Callable[[Source, RevenueModel, Scope, ReportOptions], Any]
-T = TypeVar("T")
+OnConnection = Callable[[Connection, RevenueModel, Scope, ReportOptions], Any]
 
 
-def _on_connection(source: Source, read: Callable[[Connection], T]) -> T:
-    """`read` on `source`, or on a read connection of it. Reports that run independent
-    statements (velocity, forecast) take the store itself and spread them over the read
-    pool (`store.parallel`); the others read on one connection."""
-    if isinstance(source, Connection):
-        return read(source)
-    with source.reading() as conn:
-        return read(conn)
+def _one_connection(run: OnConnection) -> Runner:
+    """A runner reading on the connection it is given, or on a read connection of the
+    store. Reports that run independent statements (velocity, forecast) take the store
+    itself and spread them over the read pool (`store.parallel`)."""
+
+    def on_source(source: Source, m: RevenueModel, s: Scope, o: ReportOptions) -> Any:
+        if isinstance(source, Connection):
+            return run(source, m, s, o)
+        with source.reading() as conn:
+            return run(conn, m, s, o)
+
+    return on_source
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,10 @@ REPORTS: dict[str, ReportKind] = {
         ReportKind(
             "funnel",
             "Volume into each stage, inventory, cohort conversion with intervals, routes.",
-            lambda c, m, s, o: _on_connection(
-                c,
-                lambda conn: funnel_report(
-                    conn, m, s, stages=list(o.stages) or None, window=o.window, grain=o.grain
-                ),
+            _one_connection(
+                lambda c, m, s, o: funnel_report(
+                    c, m, s, stages=list(o.stages) or None, window=o.window, grain=o.grain
+                )
             ),
         ),
         ReportKind(
@@ -90,29 +93,26 @@ REPORTS: dict[str, ReportKind] = {
         ReportKind(
             "inventory",
             "Who is in each stage at as_of, age, past SLA, inactive, freshness trend.",
-            lambda c, m, s, o: _on_connection(
-                c, lambda conn: inventory_report(conn, m, s, inactive_days=o.inactive_days)
+            _one_connection(
+                lambda c, m, s, o: inventory_report(c, m, s, inactive_days=o.inactive_days)
             ),
         ),
         ReportKind(
             "cost",
             "Cost, new names, cost per name and per stage by program and channel.",
-            lambda c, m, s, o: _on_connection(
-                c, lambda conn: cost_report(conn, m, s, stages=list(o.stages) or None)
-            ),
+            _one_connection(lambda c, m, s, o: cost_report(c, m, s, stages=list(o.stages) or None)),
         ),
         ReportKind(
             "cohorts",
             "Entry month × stage reached.",
-            lambda c, m, s, o: _on_connection(
-                c,
-                lambda conn: cohort_report(conn, m, s, from_stage=o.from_stage, grain=o.grain),
+            _one_connection(
+                lambda c, m, s, o: cohort_report(c, m, s, from_stage=o.from_stage, grain=o.grain)
             ),
         ),
         ReportKind(
             "deals",
             "Win rate, sales cycle, bookings and pipeline from the opportunity history.",
-            lambda c, m, s, o: _on_connection(c, lambda conn: deal_report(conn, s)),
+            _one_connection(lambda c, m, s, o: deal_report(c, s)),
         ),
         ReportKind(
             "forecast",
