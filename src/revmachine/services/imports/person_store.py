@@ -150,16 +150,15 @@ def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
     types = [pl.Int64(), pl.String(), *[_PEOPLE_SCHEMA[f] for f in _STATE_FIELDS]]
     types += [pl.String(), pl.String(), _UTC, _UTC]
     wanted = dict(zip(names, types, strict=True))
-    columns = ["id", "email", *_STATE_FIELDS]
+    columns = list(_STORED_COLUMNS)
     if conn.dialect.name == "sqlite":
         # Booleans are stored as 0 and 1, times as UTC text (`types.UTCDateTime`).
-        columns += ["attributes", "field_times", "created_at", "updated_at"]
         read = {
             n: pl.String() if t == _UTC else pl.Int64() if t == pl.Boolean() else t
             for n, t in wanted.items()
         }
     else:
-        columns += ["attributes::text", "field_times::text", "created_at", "updated_at"]
+        columns = [f"{c}::text" if c in _DOCUMENTS else c for c in columns]
         read = wanted
     where, param = keys_in(conn, sorted(set(emails)))
     sql = f"SELECT {', '.join(columns)} FROM {_P.name} WHERE email {where}"
@@ -180,22 +179,19 @@ def stored_people(conn: Connection, emails: Sequence[str]) -> pl.DataFrame:
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"
 
 
-def _stored_rows(conn: Connection, emails: Iterable[str]) -> list[Row[Any]]:
-    """The stored people of `emails`: id, email, the state fields, attributes, field
-    times, created_at and updated_at."""
-    cols = [_P.c.id, _P.c.email, *[_P.c[f] for f in _STATE_FIELDS]]
-    cols += [_P.c.attributes, _P.c.field_times]
-    cols += [_P.c.created_at, _P.c.updated_at]
-    rows: list[Row[Any]] = []
-    for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
-        rows.extend(conn.execute(select(*cols).where(_P.c.email.in_(batch))).all())
-    return rows
+#: The stored columns of a person that a merge reads (`load_states`, `stored_people`).
+_DOCUMENTS = ("attributes", "field_times")
+_STORED_COLUMNS = ("id", "email", *_STATE_FIELDS, *_DOCUMENTS, "created_at", "updated_at")
 
 
 def load_states(conn: Connection, emails: Iterable[str]) -> dict[str, PersonState]:
     states: dict[str, PersonState] = {}
-    for stored in _stored_rows(conn, emails):
-        row = stored._mapping
+    cols = [_P.c[c] for c in _STORED_COLUMNS]
+    stored: list[Row[Any]] = []
+    for batch in chunks(sorted(set(emails)), LOOKUP_CHUNK):
+        stored.extend(conn.execute(select(*cols).where(_P.c.email.in_(batch))).all())
+    for found in stored:
+        row = found._mapping
         doc = FieldTimes.from_json(row["field_times"])
         states[row["email"]] = PersonState(
             email=row["email"],
